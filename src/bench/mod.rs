@@ -1,0 +1,1 @@
+//! The benchmark protocol (placeholder until the benchmark issue lands).

@@ -1,0 +1,1 @@
+//! Headless PNG renderer of a Scene (placeholder).

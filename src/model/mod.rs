@@ -1,0 +1,61 @@
+//! World models F(s, a) → s′ and the contract planners use: batched forward with a caller-owned activation
+//! [`Tape`], vector-Jacobian products with respect to states and actions, serial rollouts with their VJP
+//! ([`rollout`]), and converters between env units and the model's normalized spaces.
+//!
+//! Planners work only in model space (normalized, encoded states; normalized action chunks), so their
+//! hyper-parameters transfer across envs. `linear` holds an analytic model s′ = A s + B a used by tests.
+
+pub mod linear;
+pub mod rollout;
+
+use crate::env::EnvKind;
+
+/// Scratch space for one batched forward pass: the activations a VJP needs. Owned by the caller so that
+/// repeated calls reuse allocations and the model itself stays immutable and shareable across threads.
+#[derive(Clone, Debug, Default)]
+pub struct Tape {
+    /// Batch size of the recorded forward pass.
+    pub batch: usize,
+    /// Model-specific buffers (e.g. each layer's input and pre-activation).
+    pub bufs: Vec<Vec<f32>>,
+}
+
+/// A learned (or analytic) one-step dynamics model in normalized model space.
+///
+/// Shapes are row-major flat slices: `states` is [B × state_dim], `actions` is [B × action_dim],
+/// `out` is [B × state_dim]; B is `states.len() / state_dim`.
+pub trait WorldModel: Send + Sync {
+    /// The env this model was trained for (None for analytic test models).
+    fn env(&self) -> Option<EnvKind>;
+    /// Dimension D of the model-space state.
+    fn state_dim(&self) -> usize;
+    /// Dimension K of a model-space action (one normalized chunk).
+    fn action_dim(&self) -> usize;
+    /// Batched prediction s′ = F(s, a), recording what `vjp` needs into `tape`.
+    fn forward(&self, states: &[f32], actions: &[f32], out: &mut [f32], tape: &mut Tape);
+    /// Vector-Jacobian product of the last `forward` recorded in `tape`: given dL/ds′ (`grad_out`,
+    /// [B × D]), writes (overwrites) dL/ds into `grad_states` and dL/da into `grad_actions` when given.
+    fn vjp(
+        &self,
+        tape: &Tape,
+        grad_out: &[f32],
+        grad_states: Option<&mut [f32]>,
+        grad_actions: Option<&mut [f32]>,
+    );
+    /// Env-unit state → model-space state.
+    fn encode_state(&self, env_state: &[f32]) -> Vec<f32>;
+    /// Model-space state → env-unit state.
+    fn decode_state(&self, model_state: &[f32]) -> Vec<f32>;
+    /// Flat env actions (a multiple of one chunk's worth) → flat normalized model actions.
+    fn encode_actions(&self, env_actions: &[f32]) -> Vec<f32>;
+    /// Flat normalized model actions → flat env actions (what the simulator executes).
+    fn decode_actions(&self, model_actions: &[f32]) -> Vec<f32>;
+
+    /// Convenience: batched prediction without keeping a tape.
+    fn predict(&self, states: &[f32], actions: &[f32]) -> Vec<f32> {
+        let mut out = vec![0.0; states.len()];
+        let mut tape = Tape::default();
+        self.forward(states, actions, &mut out, &mut tape);
+        out
+    }
+}

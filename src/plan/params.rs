@@ -1,0 +1,369 @@
+//! Planner settings: one struct per planner, each field documenting meaning, range and default (spec §A.8,
+//! §B), plus the named planner presets selectable on the command line (GRASP and its paper ablations).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::PlanError;
+
+/// How GRASP's periodic full-rollout sync refines the actions (spec §A.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// J_sync Adam steps on ‖rollout_T(a) − g‖² through the serial rollout (reference behaviour).
+    Gd,
+    /// J_sync CEM iterations around the current actions, variance from rollout/virtual-state deviation.
+    Cem,
+}
+
+/// GRASP settings (spec §A). Defaults follow the author's reference port [L] with K_sync = 50.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GraspParams {
+    /// Adam learning rate of the virtual states. > 0, default 0.1.
+    pub lr_states: f32,
+    /// Adam learning rate of the actions. > 0, default 0.01 ([L] code; its yaml uses 0.005).
+    pub lr_actions: f32,
+    /// Std σ of the Gaussian noise added to the virtual states after each Adam step. ≥ 0, default 0.005.
+    pub noise: f32,
+    /// Weight γ of the dense goal term Σ_t ‖F(s̄_t,a_t) − g‖². ≥ 0, default 1.0.
+    pub goal_weight: f32,
+    /// Run the sync every K_sync iterations (trigger `(k+1) % K_sync == 0 && k > 0`). ≥ 1, default 50.
+    pub sync_every: usize,
+    /// Steps per sync (Adam steps for `Gd`, CEM iterations for `Cem`). ≥ 1, default 10.
+    pub sync_steps: usize,
+    /// Adam learning rate of a GD sync. > 0, default 0.05.
+    pub sync_lr: f32,
+    /// GD or CEM sync. Default GD.
+    pub sync_mode: SyncMode,
+    /// Samples per CEM-sync iteration. ≥ 2, default 64.
+    pub cem_sync_samples: usize,
+    /// Elites per CEM-sync iteration. 1..samples, default 8.
+    pub cem_sync_topk: usize,
+    /// Sync on/off (off = the "no sync" ablation). Default on.
+    pub sync_enabled: bool,
+    /// State noise on/off (off = the "no noise" ablation). Default on.
+    pub noise_enabled: bool,
+    /// Allow gradients through the state inputs of F (the "allow state gradients" ablation). Default off
+    /// (stop-gradient on s̄_t, as in Eq. 10).
+    pub state_gradients: bool,
+    /// Dense goal shaping on/off (off sets γ to 0). Default on.
+    pub goal_shaping: bool,
+    /// Linear decay of σ and γ within each sync period (spec §A.7): σ from `noise` to 0, γ from
+    /// `goal_weight` to `goal_weight_min`. Default off.
+    pub schedule_decay: bool,
+    /// γ at the end of each sync period when `schedule_decay` is on. ≥ 0, default 0.0.
+    pub goal_weight_min: f32,
+    /// Std ε of Gaussian noise on the initial straight-line virtual states. ≥ 0, default 0 ([L]).
+    pub init_noise: f32,
+}
+
+impl Default for GraspParams {
+    fn default() -> Self {
+        GraspParams {
+            lr_states: 0.1,
+            lr_actions: 0.01,
+            noise: 0.005,
+            goal_weight: 1.0,
+            sync_every: 50,
+            sync_steps: 10,
+            sync_lr: 0.05,
+            sync_mode: SyncMode::Gd,
+            cem_sync_samples: 64,
+            cem_sync_topk: 8,
+            sync_enabled: true,
+            noise_enabled: true,
+            state_gradients: false,
+            goal_shaping: true,
+            schedule_decay: false,
+            goal_weight_min: 0.0,
+            init_noise: 0.0,
+        }
+    }
+}
+
+/// CEM settings (spec §B.1, DINO-WM).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CemParams {
+    /// Samples per iteration (sample 0 is the mean). ≥ 2, default 300.
+    pub samples: usize,
+    /// Elites kept. 1..samples, default 30.
+    pub topk: usize,
+    /// Initial std σ₀ in normalized action space. > 0, default 1.0.
+    pub init_std: f32,
+    /// Floor on the elite std (0 = none, as in DINO-WM). ≥ 0, default 0.
+    pub min_std: f32,
+}
+
+impl Default for CemParams {
+    fn default() -> Self {
+        CemParams { samples: 300, topk: 30, init_std: 1.0, min_std: 0.0 }
+    }
+}
+
+/// GD-through-the-rollout settings (spec §B.2).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GdParams {
+    /// Learning rate. > 0, default 1.0 (SGD, DINO-WM).
+    pub lr: f32,
+    /// Std of Gaussian noise added to the actions after each step. ≥ 0, default 0.003.
+    pub action_noise: f32,
+    /// Use Adam instead of plain SGD. Default false.
+    pub adam: bool,
+    /// Std of the N(0, σ²) initial actions ("randn" init). ≥ 0, default 1.0.
+    pub init_std: f32,
+}
+
+impl Default for GdParams {
+    fn default() -> Self {
+        GdParams { lr: 1.0, action_noise: 0.003, adam: false, init_std: 1.0 }
+    }
+}
+
+/// LatCo-style lifted optimization (spec §B.3): states and actions jointly, full gradients, no noise/sync.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LatcoParams {
+    /// Adam learning rate of the states. > 0, default 0.1.
+    pub lr_states: f32,
+    /// Adam learning rate of the actions. > 0, default 0.01.
+    pub lr_actions: f32,
+}
+
+impl Default for LatcoParams {
+    fn default() -> Self {
+        LatcoParams { lr_states: 0.1, lr_actions: 0.01 }
+    }
+}
+
+/// Settings of whichever planner runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "planner", rename_all = "lowercase")]
+pub enum PlannerParams {
+    /// GRASP.
+    Grasp(GraspParams),
+    /// CEM.
+    Cem(CemParams),
+    /// GD through the serial rollout.
+    Gd(GdParams),
+    /// LatCo.
+    Latco(LatcoParams),
+}
+
+impl PlannerParams {
+    /// The planner family's name.
+    pub fn family(&self) -> &'static str {
+        match self {
+            PlannerParams::Grasp(_) => "grasp",
+            PlannerParams::Cem(_) => "cem",
+            PlannerParams::Gd(_) => "gd",
+            PlannerParams::Latco(_) => "latco",
+        }
+    }
+
+    /// Checks every field against its documented range.
+    pub fn validate(&self) -> Result<(), PlanError> {
+        fn pos(name: &'static str, v: f32) -> Result<(), PlanError> {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(PlanError::InvalidParam { name, value: v.to_string(), expected: "must be a finite number > 0" })
+            }
+        }
+        fn nonneg(name: &'static str, v: f32) -> Result<(), PlanError> {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(PlanError::InvalidParam { name, value: v.to_string(), expected: "must be a finite number >= 0" })
+            }
+        }
+        fn at_least(name: &'static str, v: usize, min: usize, expected: &'static str) -> Result<(), PlanError> {
+            if v >= min {
+                Ok(())
+            } else {
+                Err(PlanError::InvalidParam { name, value: v.to_string(), expected })
+            }
+        }
+        match self {
+            PlannerParams::Grasp(p) => {
+                pos("lr_states", p.lr_states)?;
+                pos("lr_actions", p.lr_actions)?;
+                nonneg("noise", p.noise)?;
+                nonneg("goal_weight", p.goal_weight)?;
+                nonneg("goal_weight_min", p.goal_weight_min)?;
+                nonneg("init_noise", p.init_noise)?;
+                pos("sync_lr", p.sync_lr)?;
+                at_least("sync_every", p.sync_every, 1, "must be >= 1")?;
+                at_least("sync_steps", p.sync_steps, 1, "must be >= 1")?;
+                at_least("cem_sync_samples", p.cem_sync_samples, 2, "must be >= 2")?;
+                at_least("cem_sync_topk", p.cem_sync_topk, 1, "must be >= 1")?;
+                if p.cem_sync_topk > p.cem_sync_samples {
+                    return Err(PlanError::InvalidParam {
+                        name: "cem_sync_topk",
+                        value: p.cem_sync_topk.to_string(),
+                        expected: "must not exceed cem_sync_samples",
+                    });
+                }
+                Ok(())
+            }
+            PlannerParams::Cem(p) => {
+                at_least("samples", p.samples, 2, "must be >= 2")?;
+                at_least("topk", p.topk, 1, "must be >= 1")?;
+                if p.topk > p.samples {
+                    return Err(PlanError::InvalidParam {
+                        name: "topk",
+                        value: p.topk.to_string(),
+                        expected: "must not exceed samples",
+                    });
+                }
+                pos("init_std", p.init_std)?;
+                nonneg("min_std", p.min_std)
+            }
+            PlannerParams::Gd(p) => {
+                pos("lr", p.lr)?;
+                nonneg("action_noise", p.action_noise)?;
+                nonneg("init_std", p.init_std)
+            }
+            PlannerParams::Latco(p) => {
+                pos("lr_states", p.lr_states)?;
+                pos("lr_actions", p.lr_actions)
+            }
+        }
+    }
+}
+
+/// A named planner preset: a family plus the ablation switches the paper studies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PlannerKind {
+    /// GRASP, full.
+    Grasp,
+    /// GRASP without the periodic sync.
+    GraspNoSync,
+    /// GRASP with sync every 100 iterations (the paper's ablation setting).
+    GraspSync100,
+    /// GRASP without state noise.
+    GraspNoNoise,
+    /// GRASP with gradients through state inputs (no stop-grad).
+    GraspStateGrad,
+    /// GRASP with CEM sync.
+    GraspCemSync,
+    /// GRASP without dense goal shaping (γ = 0).
+    GraspNoGoal,
+    /// CEM.
+    Cem,
+    /// GD through the serial rollout (SGD, DINO-WM settings).
+    Gd,
+    /// GD through the serial rollout with Adam.
+    GdAdam,
+    /// LatCo (lifted, full gradients).
+    Latco,
+}
+
+impl PlannerKind {
+    /// Every preset, in display order.
+    pub const ALL: [PlannerKind; 11] = [
+        PlannerKind::Grasp,
+        PlannerKind::GraspNoSync,
+        PlannerKind::GraspSync100,
+        PlannerKind::GraspNoNoise,
+        PlannerKind::GraspStateGrad,
+        PlannerKind::GraspCemSync,
+        PlannerKind::GraspNoGoal,
+        PlannerKind::Cem,
+        PlannerKind::Gd,
+        PlannerKind::GdAdam,
+        PlannerKind::Latco,
+    ];
+
+    /// The paper's ablation set at one horizon.
+    pub const ABLATIONS: [PlannerKind; 6] = [
+        PlannerKind::Grasp,
+        PlannerKind::GraspNoSync,
+        PlannerKind::GraspSync100,
+        PlannerKind::GraspNoNoise,
+        PlannerKind::GraspStateGrad,
+        PlannerKind::GraspCemSync,
+    ];
+
+    /// Command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            PlannerKind::Grasp => "grasp",
+            PlannerKind::GraspNoSync => "grasp-nosync",
+            PlannerKind::GraspSync100 => "grasp-sync100",
+            PlannerKind::GraspNoNoise => "grasp-nonoise",
+            PlannerKind::GraspStateGrad => "grasp-stategrad",
+            PlannerKind::GraspCemSync => "grasp-cemsync",
+            PlannerKind::GraspNoGoal => "grasp-nogoal",
+            PlannerKind::Cem => "cem",
+            PlannerKind::Gd => "gd",
+            PlannerKind::GdAdam => "gd-adam",
+            PlannerKind::Latco => "latco",
+        }
+    }
+
+    /// Default parameters of this preset.
+    pub fn default_params(self) -> PlannerParams {
+        let g = GraspParams::default();
+        match self {
+            PlannerKind::Grasp => PlannerParams::Grasp(g),
+            PlannerKind::GraspNoSync => PlannerParams::Grasp(GraspParams { sync_enabled: false, ..g }),
+            PlannerKind::GraspSync100 => PlannerParams::Grasp(GraspParams { sync_every: 100, ..g }),
+            PlannerKind::GraspNoNoise => PlannerParams::Grasp(GraspParams { noise_enabled: false, ..g }),
+            PlannerKind::GraspStateGrad => PlannerParams::Grasp(GraspParams { state_gradients: true, ..g }),
+            PlannerKind::GraspCemSync => {
+                PlannerParams::Grasp(GraspParams { sync_mode: SyncMode::Cem, sync_steps: 5, ..g })
+            }
+            PlannerKind::GraspNoGoal => PlannerParams::Grasp(GraspParams { goal_shaping: false, ..g }),
+            PlannerKind::Cem => PlannerParams::Cem(CemParams::default()),
+            PlannerKind::Gd => PlannerParams::Gd(GdParams::default()),
+            PlannerKind::GdAdam => PlannerParams::Gd(GdParams { adam: true, lr: 0.1, ..GdParams::default() }),
+            PlannerKind::Latco => PlannerParams::Latco(LatcoParams::default()),
+        }
+    }
+}
+
+impl fmt::Display for PlannerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for PlannerKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().to_ascii_lowercase().replace('_', "-");
+        PlannerKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = PlannerKind::ALL.iter().map(|k| k.name()).collect();
+            format!("unknown planner '{s}': expected one of {}", names.join(", "))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_defaults_validate() {
+        for k in PlannerKind::ALL {
+            assert_eq!(k.name().parse::<PlannerKind>().unwrap(), k);
+            k.default_params().validate().unwrap();
+        }
+        assert!("nope".parse::<PlannerKind>().is_err());
+    }
+
+    #[test]
+    fn bad_params_are_rejected() {
+        let bad = PlannerParams::Grasp(GraspParams { lr_states: -1.0, ..Default::default() });
+        assert!(bad.validate().is_err());
+        let bad = PlannerParams::Cem(CemParams { topk: 400, ..Default::default() });
+        assert!(bad.validate().is_err());
+        let bad = PlannerParams::Grasp(GraspParams { noise: f32::NAN, ..Default::default() });
+        assert!(bad.validate().is_err());
+    }
+}

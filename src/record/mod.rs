@@ -1,0 +1,1 @@
+//! Headless recording (placeholder until the recording issue lands).

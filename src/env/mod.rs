@@ -32,13 +32,21 @@ pub const CHUNK_ACTION_DIM: usize = FRAMESKIP * ENV_ACTION_DIM;
 pub enum EnvError {
     /// A state vector of the wrong length for this env.
     #[error("{env} state must have {expected} values, got {got}")]
-    StateDim { env: EnvKind, expected: usize, got: usize },
+    StateDim {
+        env: EnvKind,
+        expected: usize,
+        got: usize,
+    },
     /// A state that is not finite or lies outside the env's free space.
     #[error("invalid {env} state: {reason}")]
     InvalidState { env: EnvKind, reason: String },
     /// An action list whose length is not a multiple of the action size.
     #[error("{what}: expected a multiple of {multiple} values, got {got}")]
-    ActionLength { what: String, multiple: usize, got: usize },
+    ActionLength {
+        what: String,
+        multiple: usize,
+        got: usize,
+    },
 }
 
 /// Which environment.
@@ -150,7 +158,11 @@ pub fn step_chunk(env: &mut dyn Env, chunk: &[f32]) -> Vec<f32> {
 
 /// Rolls a whole plan out in the simulator from `start`. `env_actions` is a flat list of 2-d env actions.
 /// Returns every state visited, starting with `start` (len = env_actions.len() / 2 + 1).
-pub fn rollout_env(kind: EnvKind, start: &[f32], env_actions: &[f32]) -> Result<Vec<Vec<f32>>, EnvError> {
+pub fn rollout_env(
+    kind: EnvKind,
+    start: &[f32],
+    env_actions: &[f32],
+) -> Result<Vec<Vec<f32>>, EnvError> {
     if env_actions.len() % ENV_ACTION_DIM != 0 {
         return Err(EnvError::ActionLength {
             what: "env actions".into(),

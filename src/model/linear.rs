@@ -28,7 +28,11 @@ impl LinearModel {
                 a[i * d + i + 1] = 0.02;
             }
             for j in 0..k {
-                b[i * k + j] = if j % d == i { 0.1 } else { 0.01 * ((i + 2 * j) % 3) as f32 };
+                b[i * k + j] = if j % d == i {
+                    0.1
+                } else {
+                    0.01 * ((i + 2 * j) % 3) as f32
+                };
             }
         }
         LinearModel { d, k, a, b }
@@ -64,19 +68,29 @@ impl WorldModel for LinearModel {
             }
         }
     }
-    fn vjp(&self, tape: &Tape, grad_out: &[f32], grad_states: Option<&mut [f32]>, grad_actions: Option<&mut [f32]>) {
+    fn vjp(
+        &self,
+        tape: &Tape,
+        grad_out: &[f32],
+        grad_states: Option<&mut [f32]>,
+        grad_actions: Option<&mut [f32]>,
+    ) {
         let (d, k, n) = (self.d, self.k, tape.batch);
         if let Some(gs) = grad_states {
             for r in 0..n {
                 for j in 0..d {
-                    gs[r * d + j] = (0..d).map(|i| self.a[i * d + j] * grad_out[r * d + i]).sum();
+                    gs[r * d + j] = (0..d)
+                        .map(|i| self.a[i * d + j] * grad_out[r * d + i])
+                        .sum();
                 }
             }
         }
         if let Some(ga) = grad_actions {
             for r in 0..n {
                 for j in 0..k {
-                    ga[r * k + j] = (0..d).map(|i| self.b[i * k + j] * grad_out[r * d + i]).sum();
+                    ga[r * k + j] = (0..d)
+                        .map(|i| self.b[i * k + j] * grad_out[r * d + i])
+                        .sum();
                 }
             }
         }

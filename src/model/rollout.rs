@@ -47,7 +47,13 @@ pub fn rollout(
 }
 
 /// The final states [N × D] of `rollout`, without a tape for the gradient.
-pub fn rollout_final(model: &dyn WorldModel, s0: &[f32], actions: &[f32], n: usize, horizon: usize) -> Vec<f32> {
+pub fn rollout_final(
+    model: &dyn WorldModel,
+    s0: &[f32],
+    actions: &[f32],
+    n: usize,
+    horizon: usize,
+) -> Vec<f32> {
     let d = model.state_dim();
     let mut tape = RolloutTape::default();
     let states = rollout(model, s0, actions, n, horizon, &mut tape);
@@ -98,12 +104,19 @@ mod tests {
         let acts: Vec<f32> = (0..12).map(|i| (i as f32 * 0.3).cos()).collect();
         let loss = |a: &[f32]| -> f64 {
             let f = rollout_final(&m, &s0, a, 2, 3);
-            f.iter().enumerate().map(|(i, v)| ((v - goal[i % 3]) as f64).powi(2)).sum()
+            f.iter()
+                .enumerate()
+                .map(|(i, v)| ((v - goal[i % 3]) as f64).powi(2))
+                .sum()
         };
         let mut tape = RolloutTape::default();
         let states = rollout(&m, &s0, &acts, 2, 3, &mut tape);
         let fin = &states[3 * 2 * 3..];
-        let g: Vec<f32> = fin.iter().enumerate().map(|(i, v)| 2.0 * (v - goal[i % 3])).collect();
+        let g: Vec<f32> = fin
+            .iter()
+            .enumerate()
+            .map(|(i, v)| 2.0 * (v - goal[i % 3]))
+            .collect();
         let grad = rollout_vjp(&m, &tape, &g);
         for i in 0..acts.len() {
             let mut p = acts.clone();
@@ -111,7 +124,11 @@ mod tests {
             let mut q = acts.clone();
             q[i] -= 1e-2;
             let fd = (loss(&p) - loss(&q)) / 2e-2;
-            assert!((fd - grad[i] as f64).abs() < 1e-3, "i={i} fd={fd} an={}", grad[i]);
+            assert!(
+                (fd - grad[i] as f64).abs() < 1e-3,
+                "i={i} fd={fd} an={}",
+                grad[i]
+            );
         }
     }
 }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use params::{CemParams, GdParams, GraspParams, LatcoParams, PlannerKind, PlannerParams, SyncMode};
+pub use params::{
+    CemParams, GdParams, GraspParams, LatcoParams, PlannerKind, PlannerParams, SyncMode,
+};
 
 /// A planning problem in model space: fixed start s_0 and goal g (encoded, normalized) and horizon T in
 /// world-model steps.
@@ -115,10 +117,17 @@ impl Snapshot {
 pub enum PlanError {
     /// A parameter out of its documented range.
     #[error("invalid parameter {name} = {value}: {expected}")]
-    InvalidParam { name: &'static str, value: String, expected: &'static str },
+    InvalidParam {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     /// Parameters for a different planner than the one running.
     #[error("parameters for {got} given to a {planner} planner")]
-    WrongParams { planner: &'static str, got: &'static str },
+    WrongParams {
+        planner: &'static str,
+        got: &'static str,
+    },
     /// Problem and model disagree on dimensions, or the horizon is zero.
     #[error("problem does not fit the model: {0}")]
     Problem(String),

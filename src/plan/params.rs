@@ -100,7 +100,12 @@ pub struct CemParams {
 
 impl Default for CemParams {
     fn default() -> Self {
-        CemParams { samples: 300, topk: 30, init_std: 1.0, min_std: 0.0 }
+        CemParams {
+            samples: 300,
+            topk: 30,
+            init_std: 1.0,
+            min_std: 0.0,
+        }
     }
 }
 
@@ -120,7 +125,12 @@ pub struct GdParams {
 
 impl Default for GdParams {
     fn default() -> Self {
-        GdParams { lr: 1.0, action_noise: 0.003, adam: false, init_std: 1.0 }
+        GdParams {
+            lr: 1.0,
+            action_noise: 0.003,
+            adam: false,
+            init_std: 1.0,
+        }
     }
 }
 
@@ -136,7 +146,10 @@ pub struct LatcoParams {
 
 impl Default for LatcoParams {
     fn default() -> Self {
-        LatcoParams { lr_states: 0.1, lr_actions: 0.01 }
+        LatcoParams {
+            lr_states: 0.1,
+            lr_actions: 0.01,
+        }
     }
 }
 
@@ -171,21 +184,38 @@ impl PlannerParams {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
-                Err(PlanError::InvalidParam { name, value: v.to_string(), expected: "must be a finite number > 0" })
+                Err(PlanError::InvalidParam {
+                    name,
+                    value: v.to_string(),
+                    expected: "must be a finite number > 0",
+                })
             }
         }
         fn nonneg(name: &'static str, v: f32) -> Result<(), PlanError> {
             if v.is_finite() && v >= 0.0 {
                 Ok(())
             } else {
-                Err(PlanError::InvalidParam { name, value: v.to_string(), expected: "must be a finite number >= 0" })
+                Err(PlanError::InvalidParam {
+                    name,
+                    value: v.to_string(),
+                    expected: "must be a finite number >= 0",
+                })
             }
         }
-        fn at_least(name: &'static str, v: usize, min: usize, expected: &'static str) -> Result<(), PlanError> {
+        fn at_least(
+            name: &'static str,
+            v: usize,
+            min: usize,
+            expected: &'static str,
+        ) -> Result<(), PlanError> {
             if v >= min {
                 Ok(())
             } else {
-                Err(PlanError::InvalidParam { name, value: v.to_string(), expected })
+                Err(PlanError::InvalidParam {
+                    name,
+                    value: v.to_string(),
+                    expected,
+                })
             }
         }
         match self {
@@ -311,17 +341,38 @@ impl PlannerKind {
         let g = GraspParams::default();
         match self {
             PlannerKind::Grasp => PlannerParams::Grasp(g),
-            PlannerKind::GraspNoSync => PlannerParams::Grasp(GraspParams { sync_enabled: false, ..g }),
-            PlannerKind::GraspSync100 => PlannerParams::Grasp(GraspParams { sync_every: 100, ..g }),
-            PlannerKind::GraspNoNoise => PlannerParams::Grasp(GraspParams { noise_enabled: false, ..g }),
-            PlannerKind::GraspStateGrad => PlannerParams::Grasp(GraspParams { state_gradients: true, ..g }),
-            PlannerKind::GraspCemSync => {
-                PlannerParams::Grasp(GraspParams { sync_mode: SyncMode::Cem, sync_steps: 5, ..g })
-            }
-            PlannerKind::GraspNoGoal => PlannerParams::Grasp(GraspParams { goal_shaping: false, ..g }),
+            PlannerKind::GraspNoSync => PlannerParams::Grasp(GraspParams {
+                sync_enabled: false,
+                ..g
+            }),
+            PlannerKind::GraspSync100 => PlannerParams::Grasp(GraspParams {
+                sync_every: 100,
+                ..g
+            }),
+            PlannerKind::GraspNoNoise => PlannerParams::Grasp(GraspParams {
+                noise_enabled: false,
+                ..g
+            }),
+            PlannerKind::GraspStateGrad => PlannerParams::Grasp(GraspParams {
+                state_gradients: true,
+                ..g
+            }),
+            PlannerKind::GraspCemSync => PlannerParams::Grasp(GraspParams {
+                sync_mode: SyncMode::Cem,
+                sync_steps: 5,
+                ..g
+            }),
+            PlannerKind::GraspNoGoal => PlannerParams::Grasp(GraspParams {
+                goal_shaping: false,
+                ..g
+            }),
             PlannerKind::Cem => PlannerParams::Cem(CemParams::default()),
             PlannerKind::Gd => PlannerParams::Gd(GdParams::default()),
-            PlannerKind::GdAdam => PlannerParams::Gd(GdParams { adam: true, lr: 0.1, ..GdParams::default() }),
+            PlannerKind::GdAdam => PlannerParams::Gd(GdParams {
+                adam: true,
+                lr: 0.1,
+                ..GdParams::default()
+            }),
             PlannerKind::Latco => PlannerParams::Latco(LatcoParams::default()),
         }
     }
@@ -337,10 +388,16 @@ impl FromStr for PlannerKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim().to_ascii_lowercase().replace('_', "-");
-        PlannerKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
-            let names: Vec<&str> = PlannerKind::ALL.iter().map(|k| k.name()).collect();
-            format!("unknown planner '{s}': expected one of {}", names.join(", "))
-        })
+        PlannerKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = PlannerKind::ALL.iter().map(|k| k.name()).collect();
+                format!(
+                    "unknown planner '{s}': expected one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -359,11 +416,20 @@ mod tests {
 
     #[test]
     fn bad_params_are_rejected() {
-        let bad = PlannerParams::Grasp(GraspParams { lr_states: -1.0, ..Default::default() });
+        let bad = PlannerParams::Grasp(GraspParams {
+            lr_states: -1.0,
+            ..Default::default()
+        });
         assert!(bad.validate().is_err());
-        let bad = PlannerParams::Cem(CemParams { topk: 400, ..Default::default() });
+        let bad = PlannerParams::Cem(CemParams {
+            topk: 400,
+            ..Default::default()
+        });
         assert!(bad.validate().is_err());
-        let bad = PlannerParams::Grasp(GraspParams { noise: f32::NAN, ..Default::default() });
+        let bad = PlannerParams::Grasp(GraspParams {
+            noise: f32::NAN,
+            ..Default::default()
+        });
         assert!(bad.validate().is_err());
     }
 }

@@ -1,0 +1,1 @@
+//! The Bevy explorer app (placeholder until the app issue lands).

@@ -1,17 +1,108 @@
-//! `grasp-explorer app` (and no arguments): opens the explorer window. Placeholder until the app lands.
+//! `grasp-explorer app` (and no arguments): opens the explorer window. Without a display it says so in one
+//! line and exits 1; `--screenshot F.png --exit-after N` renders N frames, writes the window to F.png and
+//! exits 0 (the CI test hook); `--open F` scrubs a saved run (e.g. from `plan --save-run`) with no optimizer.
+
+use std::path::PathBuf;
+
+use grasp_explorer::env::EnvKind;
+use grasp_explorer::plan::PlannerKind;
 
 /// Arguments of `app`.
 #[derive(Debug, clap::Args)]
-pub struct AppArgs {}
-
-/// Runs `app`.
-pub fn run(_args: AppArgs) -> anyhow::Result<()> {
-    anyhow::bail!("the app is not built yet")
+pub struct AppArgs {
+    /// Environment: pusht, pointmaze or wall.
+    #[arg(long, default_value = "pusht")]
+    pub env: EnvKind,
+    /// Planner: grasp (or an ablation: grasp-nosync, grasp-nonoise, …), cem, gd, gd-adam, latco.
+    #[arg(long, default_value = "grasp")]
+    pub planner: PlannerKind,
+    /// Horizon in world-model steps (default: 30 on Push-T and PointMaze, 25 on Wall).
+    #[arg(long)]
+    pub horizon: Option<usize>,
+    /// Problem and planner seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also run this planner on the same problem, side by side.
+    #[arg(long)]
+    pub compare: Option<PlannerKind>,
+    /// Open a saved run file to scrub (no optimizer).
+    #[arg(long)]
+    pub open: Option<PathBuf>,
+    /// Write the window to this PNG after --exit-after frames (once the plan is on screen), then exit.
+    #[arg(long, requires = "exit_after")]
+    pub screenshot: Option<PathBuf>,
+    /// Render this many frames, then exit (with --screenshot: then take the screenshot).
+    #[arg(long)]
+    pub exit_after: Option<u64>,
+    /// Window size, WIDTHxHEIGHT in logical pixels.
+    #[arg(long, default_value = "1280x800", value_parser = parse_size)]
+    pub size: (u32, u32),
 }
 
-/// No subcommand: the app, or help when the app is not built yet.
-pub fn run_default() -> anyhow::Result<()> {
-    use clap::CommandFactory;
-    super::Cli::command().print_help()?;
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("expected WIDTHxHEIGHT, got '{s}'"))?;
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (200..=8192).contains(n))
+            .ok_or_else(|| format!("window sides must be 200..=8192 pixels, got '{s}'"))
+    };
+    Ok((parse(w)?, parse(h)?))
+}
+
+/// Runs `app`.
+pub fn run(args: AppArgs) -> anyhow::Result<()> {
+    if args.horizon == Some(0) {
+        return Err(super::usage("--horizon must be at least 1"));
+    }
+    if args.exit_after == Some(0) {
+        return Err(super::usage("--exit-after must be at least 1"));
+    }
+    if let Some(p) = &args.screenshot {
+        if !p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
+            return Err(super::usage(format!(
+                "--screenshot must name a .png file, got {}",
+                p.display()
+            )));
+        }
+    }
+    open_window(args)
+}
+
+#[cfg(feature = "app")]
+fn open_window(args: AppArgs) -> anyhow::Result<()> {
+    let config = grasp_explorer::app::AppConfig {
+        env: args.env,
+        planner: args.planner,
+        horizon: args.horizon,
+        seed: args.seed,
+        compare: args.compare,
+        open: args.open,
+        screenshot: args.screenshot,
+        exit_after: args.exit_after,
+        window: args.size,
+        ..Default::default()
+    };
+    grasp_explorer::app::run(config)?;
     Ok(())
+}
+
+#[cfg(not(feature = "app"))]
+fn open_window(_args: AppArgs) -> anyhow::Result<()> {
+    anyhow::bail!("this grasp-explorer was built without the `app` feature; rebuild with default features to open the window")
+}
+
+/// No subcommand: the app with its defaults (Push-T, GRASP, the shipped model).
+pub fn run_default() -> anyhow::Result<()> {
+    use clap::Parser as _;
+    #[derive(clap::Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        args: AppArgs,
+    }
+    let d = Defaults::parse_from(["grasp-explorer"]);
+    run(d.args)
 }

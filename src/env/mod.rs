@@ -6,10 +6,12 @@
 //! concatenated into a chunk a ∈ R^10 in order `[a1x, a1y, a2x, a2y, …]`.
 
 pub mod pointmaze;
+pub mod policies;
 pub mod problem;
 pub mod pusht;
 pub mod render;
 pub mod scene;
+pub mod sweep;
 pub mod wall;
 
 use std::fmt;

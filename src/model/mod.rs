@@ -5,10 +5,31 @@
 //! Planners work only in model space (normalized, encoded states; normalized action chunks), so their
 //! hyper-parameters transfer across envs. `linear` holds an analytic model s′ = A s + B a used by tests.
 
+pub mod codec;
+pub mod fast;
+pub mod info;
+pub mod io;
 pub mod linear;
+pub mod mlp;
 pub mod rollout;
 
+use std::path::Path;
+use std::sync::Arc;
+
 use crate::env::EnvKind;
+
+pub use fast::MlpModel;
+pub use info::ModelInfo;
+pub use io::ModelError;
+
+/// Loads the world model for `env` (from `path_override`, else [`io::default_model_path`]), ready to share
+/// between planners and threads. Errors are one line, e.g. a missing default model names the train command.
+pub fn load_for_env(
+    env: EnvKind,
+    path_override: Option<&Path>,
+) -> Result<Arc<dyn WorldModel>, ModelError> {
+    Ok(Arc::new(io::load_env_model(env, path_override)?))
+}
 
 /// Scratch space for one batched forward pass: the activations a VJP needs. Owned by the caller so that
 /// repeated calls reuse allocations and the model itself stays immutable and shareable across threads.

@@ -2,11 +2,26 @@
 //! [`Planner::step`] once per iteration; each call returns a [`Snapshot`] that the app, the recorder and the
 //! benchmark consume alike. Planners never sleep, print, do I/O or spawn threads.
 
+pub mod adam;
+pub mod cem;
+mod emit;
+pub mod gd;
+pub mod grasp;
+mod grasp_sync;
+pub mod latco;
 pub mod params;
+pub mod runfile;
+pub mod runner;
+pub mod serial;
+#[cfg(test)]
+mod testkit;
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use crate::env::Problem;
+use crate::model::WorldModel;
 
 pub use params::{
     CemParams, GdParams, GraspParams, LatcoParams, PlannerKind, PlannerParams, SyncMode,
@@ -24,6 +39,81 @@ pub struct ModelProblem {
     pub horizon: usize,
 }
 
+impl ModelProblem {
+    /// Encodes an env-unit problem with the model's state codec and checks that it fits the model.
+    pub fn from_problem(
+        problem: &Problem,
+        model: &dyn WorldModel,
+    ) -> Result<ModelProblem, PlanError> {
+        if let Some(env) = model.env() {
+            if env != problem.env {
+                return Err(PlanError::Problem(format!(
+                    "the world model is for {env}, the problem is {}",
+                    problem.env
+                )));
+            }
+        }
+        let want = problem.env.state_dim();
+        for (what, s) in [("start", &problem.start), ("goal", &problem.goal)] {
+            if s.len() != want {
+                return Err(PlanError::Problem(format!(
+                    "{what} has {} values, {} states have {want}",
+                    s.len(),
+                    problem.env
+                )));
+            }
+        }
+        let mp = ModelProblem {
+            start: model.encode_state(&problem.start),
+            goal: model.encode_state(&problem.goal),
+            horizon: problem.horizon,
+        };
+        mp.check(model)?;
+        Ok(mp)
+    }
+
+    /// Checks horizon ≥ 1, dimensions against the model, and finite values.
+    pub fn check(&self, model: &dyn WorldModel) -> Result<(), PlanError> {
+        if self.horizon == 0 {
+            return Err(PlanError::Problem("horizon must be at least 1".into()));
+        }
+        let d = model.state_dim();
+        for (what, s) in [("start", &self.start), ("goal", &self.goal)] {
+            if s.len() != d {
+                return Err(PlanError::Problem(format!(
+                    "model-space {what} has {} values, the model's state has {d}",
+                    s.len()
+                )));
+            }
+            if !s.iter().all(|v| v.is_finite()) {
+                return Err(PlanError::Problem(format!("{what} is not finite")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds the planner `params` selects (GRASP, CEM, GD or LatCo) at its initialization for `problem`.
+/// Same seed, same problem, same params: bit-identical snapshots.
+pub fn make_planner(
+    params: &PlannerParams,
+    problem: &ModelProblem,
+    model: Arc<dyn WorldModel>,
+    seed: u64,
+) -> Result<Box<dyn Planner>, PlanError> {
+    Ok(match params {
+        PlannerParams::Grasp(_) => Box::new(grasp::LiftedPlanner::new(
+            problem,
+            model,
+            params.clone(),
+            seed,
+        )?),
+        PlannerParams::Latco(p) => Box::new(latco::new_latco(problem, model, p.clone(), seed)?),
+        PlannerParams::Cem(p) => Box::new(cem::CemPlanner::new(problem, model, p.clone(), seed)?),
+        PlannerParams::Gd(p) => Box::new(gd::GdPlanner::new(problem, model, p.clone(), seed)?),
+    })
+}
+
 /// Which part of the optimization produced a snapshot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -38,15 +128,32 @@ pub enum Phase {
     Gd,
 }
 
-/// The loss terms of one iteration (model space, sums over time and dims).
+/// The loss terms at a snapshot's variables (model space). Convention, as the reference code: squared errors
+/// are averaged over the D state dims and summed over time, so `dynamics` = Σ_t residual_t² / D.
+/// Shooting planners (CEM, GD) have no dynamics gaps (`dynamics` = 0) and report `goal` over their rollout.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LossTerms {
-    /// Σ_t ‖F(s̄_t, a_t) − s_{t+1}‖².
+    /// Σ_t mean_d (F(s̄_t, a_t) − s_{t+1})².
     pub dynamics: f32,
-    /// Σ_t ‖F(s̄_t, a_t) − g‖² (unweighted by γ).
+    /// Σ_t mean_d (F(s̄_t, a_t) − g)² (unweighted by γ).
     pub goal: f32,
-    /// ‖rollout_T(a) − g‖ of the serial model rollout of the current actions (a distance, not squared).
+    /// ‖rollout_T(a) − g‖₂ of the serial model rollout of the current actions (a Euclidean distance over
+    /// the D dims, not squared, not averaged); computed at `Snapshot::rollout_iteration`.
     pub terminal: f32,
+    /// The objective the planner minimizes: GRASP/LatCo `dynamics + γ·goal` (γ in force), GD/CEM the
+    /// terminal loss mean_d (rollout_T − g)².
+    #[serde(default)]
+    pub total: f32,
+}
+
+/// Values in force after schedules and switches (GRASP: σ and γ actually used this iteration; GD: action
+/// noise; zero where not applicable).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InForce {
+    /// State (GRASP) or action (GD) noise std used.
+    pub noise: f32,
+    /// Goal weight γ used (GRASP).
+    pub goal_weight: f32,
 }
 
 /// Whether the optimizer is healthy.
@@ -55,14 +162,17 @@ pub struct LossTerms {
 pub enum Status {
     /// Iterating normally.
     Running,
-    /// Non-finite loss, states or actions appeared; the planner stopped and keeps its last finite plan.
+    /// Non-finite loss, states or actions appeared at `iteration` (e.g. a huge learning rate); the planner
+    /// stopped, restored the variables from before that iteration, and its snapshot shows that last finite
+    /// plan. Further `step` calls return the same snapshot.
     Diverged { iteration: usize, reason: String },
 }
 
 /// Everything a view shows about one iteration. Model space throughout; decode with the world model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
-    /// Iteration index (0-based; the snapshot is taken after the iteration's update).
+    /// Iteration index (0-based; the snapshot is taken after the iteration's update, and everything in it —
+    /// predictions, residuals, loss — is evaluated at the variables it shows).
     pub iteration: usize,
     /// What this iteration did.
     pub phase: Phase,
@@ -81,10 +191,17 @@ pub struct Snapshot {
     pub predictions: Vec<f32>,
     /// ‖F(s̄_t, a_t) − s_{t+1}‖ for t = 0..T−1 [T].
     pub residuals: Vec<f32>,
-    /// Serial model rollout of the current actions [(T+1) × D].
+    /// Serial model rollout [(T+1) × D] of the actions at iteration `rollout_iteration`.
     pub rollout: Vec<f32>,
+    /// Iteration at which `rollout` and `loss.terminal` were computed: GRASP/LatCo recompute them every
+    /// `rollout_every` iterations and on every sync; CEM and GD every iteration.
+    #[serde(default)]
+    pub rollout_iteration: usize,
     /// Loss terms.
     pub loss: LossTerms,
+    /// Noise and goal weight actually used (after schedules and switches).
+    #[serde(default)]
+    pub in_force: InForce,
     /// Parameters in force for this iteration.
     pub params: PlannerParams,
     /// Cumulative planner compute time up to and including this iteration, seconds.
@@ -94,6 +211,28 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A placeholder with no data (replaced by a planner's first snapshot at construction).
+    pub(crate) fn empty(params: PlannerParams) -> Snapshot {
+        Snapshot {
+            iteration: 0,
+            phase: Phase::Stochastic,
+            horizon: 0,
+            state_dim: 0,
+            action_dim: 0,
+            states: Vec::new(),
+            actions: Vec::new(),
+            predictions: Vec::new(),
+            residuals: Vec::new(),
+            rollout: Vec::new(),
+            rollout_iteration: 0,
+            loss: LossTerms::default(),
+            in_force: InForce::default(),
+            params,
+            planner_time_s: 0.0,
+            status: Status::Running,
+        }
+    }
+
     /// State t (model space).
     pub fn state(&self, t: usize) -> &[f32] {
         &self.states[t * self.state_dim..(t + 1) * self.state_dim]
@@ -131,6 +270,9 @@ pub enum PlanError {
     /// Problem and model disagree on dimensions, or the horizon is zero.
     #[error("problem does not fit the model: {0}")]
     Problem(String),
+    /// The simulator rejected a state or plan while executing it.
+    #[error("executing the plan: {0}")]
+    Env(#[from] crate::env::EnvError),
 }
 
 /// A stepwise planner.
@@ -146,4 +288,6 @@ pub trait Planner: Send {
     fn actions(&self) -> &[f32];
     /// Iterations done so far.
     fn iteration(&self) -> usize;
+    /// The most recent snapshot; before the first step, the initialization (iteration 0, planner time 0).
+    fn latest(&self) -> Arc<Snapshot>;
 }

@@ -26,9 +26,10 @@ pub struct GraspParams {
     pub lr_states: f32,
     /// Adam learning rate of the actions. > 0, default 0.01 ([L] code; its yaml uses 0.005).
     pub lr_actions: f32,
-    /// Std σ of the Gaussian noise added to the virtual states after each Adam step. ≥ 0, default 0.005.
+    /// Std σ of the Gaussian noise added to the virtual states after each Adam step (not scaled by the
+    /// learning rate; model-space units). ≥ 0, default 0.005 ([L] yaml).
     pub noise: f32,
-    /// Weight γ of the dense goal term Σ_t ‖F(s̄_t,a_t) − g‖². ≥ 0, default 1.0.
+    /// Weight γ of the dense goal term Σ_t mean_d (F(s̄_t,a_t) − g)². ≥ 0, default 1.0.
     pub goal_weight: f32,
     /// Run the sync every K_sync iterations (trigger `(k+1) % K_sync == 0 && k > 0`). ≥ 1, default 50.
     pub sync_every: usize,
@@ -42,6 +43,11 @@ pub struct GraspParams {
     pub cem_sync_samples: usize,
     /// Elites per CEM-sync iteration. 1..samples, default 8.
     pub cem_sync_topk: usize,
+    /// CEM sync: initial per-step variance = `cem_sync_var_scale` · (rollout − virtual-state deviation) +
+    /// `cem_sync_var_min`. ≥ 0, default 1.0 ([L]).
+    pub cem_sync_var_scale: f32,
+    /// CEM sync: variance floor added at every CEM-sync iteration. > 0, default 0.01 ([L]).
+    pub cem_sync_var_min: f32,
     /// Sync on/off (off = the "no sync" ablation). Default on.
     pub sync_enabled: bool,
     /// State noise on/off (off = the "no noise" ablation). Default on.
@@ -51,13 +57,21 @@ pub struct GraspParams {
     pub state_gradients: bool,
     /// Dense goal shaping on/off (off sets γ to 0). Default on.
     pub goal_shaping: bool,
-    /// Linear decay of σ and γ within each sync period (spec §A.7): σ from `noise` to 0, γ from
-    /// `goal_weight` to `goal_weight_min`. Default off.
+    /// Linear decay of σ and γ within each sync period (spec §A.7): at iteration k the fraction
+    /// f = (k mod K_sync) / max(K_sync − 1, 1) moves σ from `noise` to `noise_min` and γ from `goal_weight`
+    /// to `goal_weight_min` ([L] starts σ at 0.1: pass `noise = 0.1` to match). Default off.
     pub schedule_decay: bool,
     /// γ at the end of each sync period when `schedule_decay` is on. ≥ 0, default 0.0.
     pub goal_weight_min: f32,
+    /// σ at the end of each sync period when `schedule_decay` is on. ≥ 0, default 0.0.
+    pub noise_min: f32,
     /// Std ε of Gaussian noise on the initial straight-line virtual states. ≥ 0, default 0 ([L]).
     pub init_noise: f32,
+    /// Cadence of the serial model rollout reported in snapshots (`rollout`, `loss.terminal`): every
+    /// `rollout_every` iterations and always on sync iterations; in between a snapshot repeats the last one
+    /// (see `Snapshot::rollout_iteration`). It costs T batch-1 forwards, comparable to the whole batched
+    /// iteration, so it is not done every time. ≥ 1, default 10.
+    pub rollout_every: usize,
 }
 
 impl Default for GraspParams {
@@ -73,13 +87,17 @@ impl Default for GraspParams {
             sync_mode: SyncMode::Gd,
             cem_sync_samples: 64,
             cem_sync_topk: 8,
+            cem_sync_var_scale: 1.0,
+            cem_sync_var_min: 0.01,
             sync_enabled: true,
             noise_enabled: true,
             state_gradients: false,
             goal_shaping: true,
             schedule_decay: false,
             goal_weight_min: 0.0,
+            noise_min: 0.0,
             init_noise: 0.0,
+            rollout_every: 10,
         }
     }
 }
@@ -142,6 +160,8 @@ pub struct LatcoParams {
     pub lr_states: f32,
     /// Adam learning rate of the actions. > 0, default 0.01.
     pub lr_actions: f32,
+    /// Cadence of the serial rollout in snapshots, as `GraspParams::rollout_every`. ≥ 1, default 10.
+    pub rollout_every: usize,
 }
 
 impl Default for LatcoParams {
@@ -149,6 +169,7 @@ impl Default for LatcoParams {
         LatcoParams {
             lr_states: 0.1,
             lr_actions: 0.01,
+            rollout_every: 10,
         }
     }
 }
@@ -168,6 +189,15 @@ pub enum PlannerParams {
 }
 
 impl PlannerParams {
+    /// Default iteration budget when the caller gives none: GRASP, LatCo and GD 1000, CEM 30
+    /// (DINO-WM's Push-T `opt_steps`).
+    pub fn default_iterations(&self) -> usize {
+        match self {
+            PlannerParams::Cem(_) => 30,
+            PlannerParams::Grasp(_) | PlannerParams::Gd(_) | PlannerParams::Latco(_) => 1000,
+        }
+    }
+
     /// The planner family's name.
     pub fn family(&self) -> &'static str {
         match self {
@@ -225,7 +255,11 @@ impl PlannerParams {
                 nonneg("noise", p.noise)?;
                 nonneg("goal_weight", p.goal_weight)?;
                 nonneg("goal_weight_min", p.goal_weight_min)?;
+                nonneg("noise_min", p.noise_min)?;
                 nonneg("init_noise", p.init_noise)?;
+                nonneg("cem_sync_var_scale", p.cem_sync_var_scale)?;
+                pos("cem_sync_var_min", p.cem_sync_var_min)?;
+                at_least("rollout_every", p.rollout_every, 1, "must be >= 1")?;
                 pos("sync_lr", p.sync_lr)?;
                 at_least("sync_every", p.sync_every, 1, "must be >= 1")?;
                 at_least("sync_steps", p.sync_steps, 1, "must be >= 1")?;
@@ -260,7 +294,8 @@ impl PlannerParams {
             }
             PlannerParams::Latco(p) => {
                 pos("lr_states", p.lr_states)?;
-                pos("lr_actions", p.lr_actions)
+                pos("lr_actions", p.lr_actions)?;
+                at_least("rollout_every", p.rollout_every, 1, "must be >= 1")
             }
         }
     }

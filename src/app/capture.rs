@@ -1,0 +1,401 @@
+//! Capturing the window: frame-time statistics, the test hook (`--screenshot F.png --exit-after N`: render N
+//! frames, wait until the plan and its overlays are on screen, write the PNG, print one summary line, exit),
+//! and in-app recording (R): every 1/fps s a Bevy `Screenshot` of the window is taken, its observer hands the
+//! image to an encoder thread over a bounded channel (a full channel drops the frame, never the UI), and the
+//! thread crops it (window or scene only) and streams it into `record::VideoWriter`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bevy::image::Image;
+use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TrySendError};
+
+use crate::record::VideoWriter;
+
+use super::commands::AppCommand;
+use super::lanes::Lanes;
+use super::overlay::ViewState;
+use super::timeline::TimelineRes;
+use super::ui::UiState;
+use super::view::SceneRect;
+
+/// Recent frame times.
+#[derive(Resource, Default, Debug)]
+pub struct FrameStats {
+    recent: std::collections::VecDeque<f32>,
+    /// Frames rendered so far.
+    pub frames: u64,
+}
+
+impl FrameStats {
+    /// Records one frame time (seconds).
+    pub fn record(&mut self, dt: f32) {
+        self.frames += 1;
+        if self.frames <= 5 {
+            return; // start-up frames (pipeline compilation) are not representative
+        }
+        self.recent.push_back(dt * 1000.0);
+        if self.recent.len() > 600 {
+            self.recent.pop_front();
+        }
+    }
+
+    fn quantile(&self, q: f32) -> f32 {
+        if self.recent.is_empty() {
+            return 0.0;
+        }
+        let mut v: Vec<f32> = self.recent.iter().copied().collect();
+        v.sort_by(f32::total_cmp);
+        v[((v.len() - 1) as f32 * q).round() as usize]
+    }
+
+    /// Median frame time of the last 600 frames, ms.
+    pub fn median_ms(&self) -> f32 {
+        self.quantile(0.5)
+    }
+
+    /// 95th percentile frame time, ms.
+    pub fn p95_ms(&self) -> f32 {
+        self.quantile(0.95)
+    }
+}
+
+/// The `--screenshot`/`--exit-after` test hook.
+#[derive(Resource, Default, Debug, Clone)]
+pub struct CaptureConfig {
+    /// Write the window to this PNG, then exit.
+    pub screenshot: Option<PathBuf>,
+    /// Frames to render before the screenshot / exit.
+    pub exit_after: Option<u64>,
+}
+
+/// How long the hook waits past N frames for the first plan and its simulator rollout before giving up.
+pub const SCREENSHOT_WAIT: Duration = Duration::from_secs(120);
+
+#[derive(Default)]
+struct HookState {
+    waiting_since: Option<Instant>,
+    requested: bool,
+    result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+}
+
+/// Encodes an RGBA8 image as an RGB PNG file (atomically).
+pub fn write_png(path: &Path, width: u32, height: u32, rgba: &[u8]) -> Result<(), String> {
+    let rgb: Vec<u8> = rgba
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    crate::util::write_atomic_with(path, |f| {
+        let mut enc = png::Encoder::new(std::io::BufWriter::new(f), width, height);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().map_err(std::io::Error::other)?;
+        w.write_image_data(&rgb).map_err(std::io::Error::other)?;
+        w.finish().map_err(std::io::Error::other)
+    })
+    .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// RGBA8 bytes and size of a captured image.
+pub fn rgba_of(image: &Image) -> Result<(u32, u32, Vec<u8>), String> {
+    let dynamic = image
+        .clone()
+        .try_into_dynamic()
+        .map_err(|e| format!("unreadable screenshot: {e}"))?;
+    let rgba = dynamic.to_rgba8();
+    let (w, h) = rgba.dimensions();
+    Ok((w, h, rgba.into_raw()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn screenshot_hook(
+    mut commands: Commands,
+    config: Res<CaptureConfig>,
+    time: Res<Time>,
+    mut stats: ResMut<FrameStats>,
+    lanes: Res<Lanes>,
+    timeline: Res<TimelineRes>,
+    view: Res<ViewState>,
+    mut hook: Local<HookState>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    stats.record(time.delta_secs());
+    let Some(n) = config.exit_after else { return };
+    if stats.frames < n {
+        return;
+    }
+    let Some(path) = config.screenshot.clone() else {
+        print_summary(&stats, &lanes, None);
+        exit.write(AppExit::Success);
+        return;
+    };
+    let since = *hook.waiting_since.get_or_insert_with(Instant::now);
+    if !hook.requested {
+        // Wait until the plan and its simulator rollout are drawn, so the picture shows what users see.
+        let shown = lanes.main().and_then(|l| {
+            let info = l.info.as_ref()?;
+            let s = l.at(timeline.0.cursor)?;
+            Some((info.id, s.iteration))
+        });
+        let ready = shown.is_some_and(|(sess, it)| {
+            view.sim_results[0]
+                .as_ref()
+                .is_some_and(|r| r.session == sess && r.iteration == it)
+        });
+        let timed_out = since.elapsed() > SCREENSHOT_WAIT;
+        if !(ready || timed_out) {
+            return;
+        }
+        if timed_out {
+            warn!("no plan on screen after {:?}; taking the screenshot anyway", SCREENSHOT_WAIT);
+        }
+        hook.requested = true;
+        let slot = hook.result.clone();
+        commands
+            .spawn(Screenshot::primary_window())
+            .observe(move |ev: On<ScreenshotCaptured>| {
+                let r = rgba_of(&ev.image)
+                    .and_then(|(w, h, rgba)| write_png(&path, w, h, &rgba))
+                    .map(|()| path.clone());
+                if let Ok(mut s) = slot.lock() {
+                    *s = Some(r);
+                }
+            });
+        return;
+    }
+    let done = hook.result.lock().ok().and_then(|mut s| s.take());
+    match done {
+        Some(Ok(p)) => {
+            print_summary(&stats, &lanes, Some(&p));
+            exit.write(AppExit::Success);
+        }
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            exit.write(AppExit::error());
+        }
+        None if since.elapsed() > SCREENSHOT_WAIT * 2 => {
+            eprintln!("error: the screenshot never arrived");
+            exit.write(AppExit::error());
+        }
+        None => {}
+    }
+}
+
+fn print_summary(stats: &FrameStats, lanes: &Lanes, path: Option<&Path>) {
+    let lane = lanes.main();
+    let rate = lane.map_or(0.0, |l| l.rate.rate(Instant::now()));
+    let iters = lane.and_then(|l| l.history.newest()).map_or(0, |i| i + 1);
+    let mut line = format!(
+        "grasp-explorer app: {} frames, frame time median {:.1} ms, p95 {:.1} ms; worker {:.0} it/s, {} iterations",
+        stats.frames,
+        stats.median_ms(),
+        stats.p95_ms(),
+        rate,
+        iters
+    );
+    if let Some(p) = path {
+        line.push_str(&format!("; screenshot {}", p.display()));
+    }
+    println!("{line}");
+}
+
+enum EncoderMsg {
+    Frame(Image),
+    Finish,
+}
+
+/// A running recording.
+struct Active {
+    tx: Sender<EncoderMsg>,
+    started: Instant,
+    last_capture: Option<Instant>,
+    path: PathBuf,
+    dropped: Arc<Mutex<u64>>,
+}
+
+/// In-app recording state.
+#[derive(Resource)]
+pub struct Recorder {
+    active: Option<Active>,
+    done_tx: Sender<Result<String, String>>,
+    done_rx: Receiver<Result<String, String>>,
+    /// Frames per second of recordings. 1–60, default 20.
+    pub fps: u32,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        let (done_tx, done_rx) = unbounded();
+        Recorder {
+            active: None,
+            done_tx,
+            done_rx,
+            fps: 20,
+        }
+    }
+}
+
+impl Recorder {
+    /// "● REC 3.2 s → path" while recording.
+    pub fn status_text(&self) -> Option<String> {
+        self.active.as_ref().map(|a| {
+            format!(
+                "● REC {:.1} s → {}",
+                a.started.elapsed().as_secs_f32(),
+                a.path.display()
+            )
+        })
+    }
+}
+
+/// Region of the window to record and the (even) output size.
+fn record_region(window: UVec2, scene: Option<&SceneRect>) -> (UVec2, UVec2) {
+    let (min, size) = match scene {
+        Some(r) if r.size.x >= 2 && r.size.y >= 2 => (r.min, r.size),
+        _ => (UVec2::ZERO, window),
+    };
+    (min, UVec2::new(size.x & !1, size.y & !1))
+}
+
+fn crop(image: &Image, min: UVec2, size: UVec2) -> Result<Vec<u8>, String> {
+    let (w, h, rgba) = rgba_of(image)?;
+    let mut out = vec![0u8; (size.x * size.y * 4) as usize];
+    for y in 0..size.y {
+        let sy = y + min.y;
+        if sy >= h {
+            break;
+        }
+        let row_w = size.x.min(w.saturating_sub(min.x));
+        let src = ((sy * w + min.x) * 4) as usize;
+        let dst = (y * size.x * 4) as usize;
+        out[dst..dst + (row_w * 4) as usize].copy_from_slice(&rgba[src..src + (row_w * 4) as usize]);
+    }
+    Ok(out)
+}
+
+fn start_recording(path: PathBuf, window: UVec2, scene: Option<SceneRect>, fps: u32, done: Sender<Result<String, String>>) -> Active {
+    let (min, size) = record_region(window, scene.as_ref());
+    let (tx, rx) = bounded::<EncoderMsg>(4);
+    let p = path.clone();
+    std::thread::Builder::new()
+        .name("recorder".into())
+        .spawn(move || {
+            let result = (|| {
+                let mut writer = VideoWriter::create(&p, size.x, size.y, fps).map_err(|e| e.to_string())?;
+                while let Ok(msg) = rx.recv() {
+                    match msg {
+                        EncoderMsg::Frame(img) => {
+                            let rgba = crop(&img, min, size)?;
+                            writer.push_frame(&rgba).map_err(|e| e.to_string())?;
+                        }
+                        EncoderMsg::Finish => break,
+                    }
+                }
+                let frames = writer.frames();
+                let out = writer.finish().map_err(|e| e.to_string())?;
+                Ok(format!("recorded {frames} frames to {}", out.display()))
+            })();
+            done.send(result).ok();
+        })
+        .ok();
+    Active {
+        tx,
+        started: Instant::now(),
+        last_capture: None,
+        path,
+        dropped: Arc::new(Mutex::new(0)),
+    }
+}
+
+fn record_system(
+    mut commands: Commands,
+    mut cmds: MessageReader<AppCommand>,
+    mut recorder: ResMut<Recorder>,
+    mut ui: ResMut<UiState>,
+    rect: Res<SceneRect>,
+    window: Single<&Window>,
+) {
+    for msg in recorder.done_rx.try_iter().collect::<Vec<_>>() {
+        match msg {
+            Ok(text) => ui.toast(text, false),
+            Err(e) => ui.toast(format!("recording failed: {e}"), true),
+        }
+    }
+    if cmds.read().any(|c| *c == AppCommand::ToggleRecord) {
+        if let Some(a) = recorder.active.take() {
+            let dropped = a.dropped.lock().map_or(0, |d| *d);
+            a.tx.send(EncoderMsg::Finish).ok();
+            ui.toast(format!("finishing {} ({dropped} frames dropped)…", a.path.display()), false);
+        } else {
+            let path = PathBuf::from(ui.controls.record_path.trim());
+            let scene = ui.controls.record_scene_only.then_some(*rect);
+            let size = UVec2::new(window.physical_width(), window.physical_height());
+            let fps = recorder.fps;
+            let done = recorder.done_tx.clone();
+            recorder.active = Some(start_recording(path, size, scene, fps, done));
+        }
+    }
+    let fps = recorder.fps.clamp(1, 60);
+    let Some(a) = recorder.active.as_mut() else { return };
+    let due = a
+        .last_capture
+        .is_none_or(|t| t.elapsed().as_secs_f32() >= 1.0 / fps as f32);
+    if !due {
+        return;
+    }
+    a.last_capture = Some(Instant::now());
+    let tx = a.tx.clone();
+    let dropped = a.dropped.clone();
+    commands
+        .spawn(Screenshot::primary_window())
+        .observe(move |ev: On<ScreenshotCaptured>| {
+            if let Err(TrySendError::Full(_)) = tx.try_send(EncoderMsg::Frame(ev.image.clone())) {
+                if let Ok(mut d) = dropped.lock() {
+                    *d += 1;
+                }
+            }
+        });
+}
+
+/// Frame statistics, the screenshot hook and recording.
+pub fn capture_plugin(app: &mut App) {
+    app.init_resource::<FrameStats>()
+        .init_resource::<Recorder>()
+        .add_systems(Update, (screenshot_hook, record_system));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_stats_quantiles() {
+        let mut s = FrameStats::default();
+        for i in 0..105 {
+            s.record(if i < 5 { 10.0 } else { (i - 4) as f32 / 1000.0 });
+        }
+        assert_eq!(s.frames, 105);
+        assert!((s.median_ms() - 50.0).abs() <= 1.0, "{}", s.median_ms());
+        assert!((s.p95_ms() - 95.0).abs() <= 1.0);
+    }
+
+    #[test]
+    fn png_is_written_atomically_and_region_is_even() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.png");
+        write_png(&p, 2, 1, &[255, 0, 0, 255, 0, 255, 0, 255]).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+        assert!(write_png(Path::new("/nonexistent/x.png"), 1, 1, &[0; 4]).is_err());
+        let (min, size) = record_region(UVec2::new(1281, 801), None);
+        assert_eq!((min, size), (UVec2::ZERO, UVec2::new(1280, 800)));
+        let r = SceneRect {
+            min: UVec2::new(300, 40),
+            size: UVec2::new(601, 499),
+        };
+        assert_eq!(record_region(UVec2::new(1280, 800), Some(&r)), (r.min, UVec2::new(600, 498)));
+    }
+}

@@ -1,0 +1,325 @@
+//! Lanes: one planner run each — its worker thread (none for a run opened from a file), its history and its
+//! status. Lane 0 is the main run; lane 1 exists while comparing a second planner on the same problem. Every
+//! frame [`pump_workers`] drains each worker's events and snapshots into the lane (never waiting), and the
+//! optimizer commands (pause, step, new problem, compare) are turned into worker commands here.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bevy::prelude::*;
+
+use crate::env::Problem;
+use crate::plan::{PlannerKind, PlannerParams, Snapshot};
+
+use super::commands::AppCommand;
+use super::history::{History, HistoryConfig};
+use super::params_diff::describe_change;
+use super::worker::{
+    RateMeter, RunSpec, SessionBuilder, SessionInfo, SnapshotMsg, WorkerCommand, WorkerEvent,
+    WorkerHandle,
+};
+
+/// Why a lane is not simply running.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LaneStatus {
+    /// The planner diverged at this iteration (reason).
+    pub diverged: Option<(usize, String)>,
+    /// Last error or crash report, shown in the status line.
+    pub message: Option<String>,
+    /// `max_iterations` reached.
+    pub finished: bool,
+    /// The worker thread had to be restarted this many times.
+    pub restarts: usize,
+}
+
+/// One planner run.
+pub struct Lane {
+    /// The planner thread (None: a run opened from a file, scrub-only).
+    pub worker: Option<WorkerHandle>,
+    /// What was last asked of the worker.
+    pub spec: RunSpec,
+    /// The session being shown.
+    pub info: Option<Arc<SessionInfo>>,
+    /// Kept snapshots.
+    pub history: History,
+    /// The worker is iterating.
+    pub running: bool,
+    /// Divergence, errors, crashes.
+    pub status: LaneStatus,
+    /// Worker iterations per second.
+    pub rate: RateMeter,
+    /// Residual drawn darkest red: the largest residual of the session's first snapshot.
+    pub residual_scale: f32,
+    /// Parameters in force (what the sliders show).
+    pub params: PlannerParams,
+    pending: Vec<SnapshotMsg>,
+}
+
+impl Lane {
+    /// A lane with a worker started on `spec`.
+    pub fn spawn(builder: SessionBuilder, spec: RunSpec, config: HistoryConfig) -> Lane {
+        let mut lane = Lane::empty(spec.clone(), config);
+        match WorkerHandle::spawn(builder) {
+            Ok(mut w) => {
+                w.send(WorkerCommand::Start(Box::new(spec)));
+                lane.worker = Some(w);
+            }
+            Err(e) => lane.status.message = Some(format!("cannot start the planner thread: {e}")),
+        }
+        lane
+    }
+
+    /// A lane without a worker (for opened run files).
+    pub fn empty(spec: RunSpec, config: HistoryConfig) -> Lane {
+        let params = spec
+            .params
+            .clone()
+            .unwrap_or_else(|| spec.planner.default_params());
+        Lane {
+            worker: None,
+            spec,
+            info: None,
+            history: History::new(config),
+            running: false,
+            status: LaneStatus::default(),
+            rate: RateMeter::default(),
+            residual_scale: 0.0,
+            params,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Sends a command to the worker, if any.
+    pub fn send(&mut self, cmd: WorkerCommand) {
+        if let Some(w) = self.worker.as_mut() {
+            w.send(cmd);
+        }
+    }
+
+    /// Starts `spec` (a new problem or new settings): clears the history when the session arrives.
+    pub fn start(&mut self, spec: RunSpec) {
+        self.spec = spec.clone();
+        self.status = LaneStatus {
+            restarts: self.status.restarts,
+            ..LaneStatus::default()
+        };
+        self.send(WorkerCommand::Start(Box::new(spec)));
+    }
+
+    /// Sets parameters live.
+    pub fn set_params(&mut self, params: PlannerParams) {
+        self.spec.params = Some(params.clone());
+        self.send(WorkerCommand::SetParams(params));
+    }
+
+    /// The snapshot at (or before) `iteration`.
+    pub fn at(&self, iteration: usize) -> Option<&Arc<Snapshot>> {
+        self.history.at(iteration)
+    }
+
+    /// Drains the worker: events first, then snapshots (snapshots of a session whose `Started` has not been
+    /// read yet wait in `pending`).
+    pub fn pump(&mut self, now: Instant) {
+        let Some(worker) = self.worker.as_mut() else {
+            return;
+        };
+        if worker.ensure_alive() {
+            self.status.restarts += 1;
+            self.status.message = Some("the planner thread died and was restarted".into());
+        }
+        let events = worker.drain_events();
+        let snaps = worker.drain_snapshots();
+        for ev in events {
+            self.apply_event(ev);
+        }
+        self.pending.extend(snaps);
+        let current = self.info.as_ref().map(|i| i.id);
+        let pending = std::mem::take(&mut self.pending);
+        for msg in pending {
+            match current {
+                Some(id) if msg.session == id => {
+                    if self.history.is_empty() {
+                        self.residual_scale = msg
+                            .snapshot
+                            .residuals
+                            .iter()
+                            .copied()
+                            .filter(|r| r.is_finite())
+                            .fold(0.0, f32::max);
+                    }
+                    self.rate.record(now, msg.snapshot.iteration);
+                    self.history.push(msg.snapshot);
+                }
+                Some(id) if msg.session < id => {}
+                _ => self.pending.push(msg),
+            }
+        }
+    }
+
+    fn apply_event(&mut self, ev: WorkerEvent) {
+        match ev {
+            WorkerEvent::Started(info) => {
+                self.history.clear();
+                self.rate.clear();
+                self.residual_scale = 0.0;
+                self.params = info.params.clone();
+                self.status.diverged = None;
+                self.status.finished = false;
+                self.info = Some(info);
+            }
+            WorkerEvent::Failed(msg) => {
+                self.status.message = Some(msg);
+                self.running = false;
+            }
+            WorkerEvent::ParamsApplied {
+                session,
+                iteration,
+                params,
+            } => {
+                if self.info.as_ref().is_some_and(|i| i.id == session) {
+                    let what = describe_change(&self.params, &params);
+                    self.history.mark_params(iteration, what);
+                    self.params = params;
+                }
+            }
+            WorkerEvent::ParamsRejected(msg) => self.status.message = Some(msg),
+            WorkerEvent::Running(r) => self.running = r,
+            WorkerEvent::Diverged {
+                iteration, reason, ..
+            } => {
+                self.status.message = Some(format!("diverged at iteration {iteration}: {reason}"));
+                self.status.diverged = Some((iteration, reason));
+            }
+            WorkerEvent::Crashed { message, .. } => {
+                self.status.message = Some(format!(
+                    "planner panicked ({message}); restarted the problem — press P to run"
+                ));
+            }
+            WorkerEvent::Finished { .. } => self.status.finished = true,
+        }
+    }
+}
+
+/// All lanes plus what is needed to start new ones.
+#[derive(Resource)]
+pub struct Lanes {
+    /// Lane 0 = main run; lane 1 = comparison.
+    pub lanes: Vec<Lane>,
+    /// Builds sessions for new workers.
+    pub builder: SessionBuilder,
+    /// History memory settings for new lanes.
+    pub history: HistoryConfig,
+    /// Planner of the comparison lane.
+    pub compare_planner: PlannerKind,
+}
+
+impl Lanes {
+    /// The main lane.
+    pub fn main(&self) -> Option<&Lane> {
+        self.lanes.first()
+    }
+
+    /// The main lane, mutably.
+    pub fn main_mut(&mut self) -> Option<&mut Lane> {
+        self.lanes.first_mut()
+    }
+
+    /// Whether a comparison lane runs.
+    pub fn comparing(&self) -> bool {
+        self.lanes.len() > 1
+    }
+
+    /// Starts (or stops) comparing `compare_planner` against the main lane on the same problem.
+    pub fn toggle_compare(&mut self) {
+        if self.lanes.len() > 1 {
+            self.lanes.truncate(1);
+            return;
+        }
+        let Some(main) = self.main() else { return };
+        let problem: Option<Problem> = main.info.as_ref().map(|i| i.problem.clone());
+        let spec = RunSpec {
+            planner: self.compare_planner,
+            params: None,
+            problem,
+            ..main.spec.clone()
+        };
+        let lane = Lane::spawn(self.builder.clone(), spec, self.history);
+        self.lanes.push(lane);
+    }
+
+    /// Starts `spec` on the main lane, and the same problem on the comparison lane.
+    pub fn start_all(&mut self, spec: RunSpec) {
+        // A run opened from a file has no worker: planning again replaces it with a live lane.
+        if self.main().is_some_and(|l| l.worker.is_none()) {
+            self.lanes = vec![Lane::spawn(self.builder.clone(), spec, self.history)];
+            return;
+        }
+        for (i, lane) in self.lanes.iter_mut().enumerate() {
+            if lane.worker.is_none() {
+                continue;
+            }
+            let s = if i == 0 {
+                spec.clone()
+            } else {
+                RunSpec {
+                    planner: lane.spec.planner,
+                    params: lane.spec.params.clone(),
+                    ..spec.clone()
+                }
+            };
+            lane.start(s);
+        }
+    }
+
+    /// The newest iteration over all lanes (the shared timeline's end).
+    pub fn newest(&self) -> Option<usize> {
+        self.lanes.iter().filter_map(|l| l.history.newest()).max()
+    }
+}
+
+/// Drains every worker (runs first in `Update`).
+pub fn pump_workers(mut lanes: ResMut<Lanes>) {
+    let now = Instant::now();
+    for lane in &mut lanes.lanes {
+        lane.pump(now);
+    }
+}
+
+/// Turns optimizer commands into worker commands.
+pub fn optimizer_commands(mut cmds: MessageReader<AppCommand>, mut lanes: ResMut<Lanes>) {
+    for cmd in cmds.read() {
+        match cmd {
+            AppCommand::ToggleOptimizer => {
+                let run = !lanes.main().is_some_and(|l| l.running);
+                for lane in &mut lanes.lanes {
+                    lane.send(if run {
+                        WorkerCommand::Resume
+                    } else {
+                        WorkerCommand::Pause
+                    });
+                }
+            }
+            AppCommand::SingleIteration => {
+                for lane in &mut lanes.lanes {
+                    lane.send(WorkerCommand::Step);
+                }
+            }
+            AppCommand::NewProblem => {
+                let Some(main) = lanes.main() else { continue };
+                let spec = RunSpec {
+                    seed: main.spec.seed.wrapping_add(1),
+                    problem: None,
+                    ..main.spec.clone()
+                };
+                lanes.start_all(spec);
+            }
+            AppCommand::RestartProblem => {
+                let Some(main) = lanes.main() else { continue };
+                let spec = main.spec.clone();
+                lanes.start_all(spec);
+            }
+            AppCommand::ToggleCompare => lanes.toggle_compare(),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! Builds the draw layers of one lane from plain inputs — the problem, the world model (to decode model-space
+//! states), the shown snapshot, the simulator rollout — with the shared palette: the env, ghost virtual
+//! states coloured by t, model and simulator rollouts, the residual ribbon, one-step predictions with
+//! residual segments, and the start/goal handles with the sync flash. Pure: no Bevy world, unit-tested.
+
+use crate::env::scene::{Rgba, Shape};
+use crate::env::{EnvKind, Problem};
+use crate::model::WorldModel;
+use crate::plan::Snapshot;
+use crate::record::palette;
+
+use super::draw::{Frame, MeshBuf};
+use super::envdraw::{anchors, env_scene, ghost_shapes, unit};
+
+/// Which overlays are drawn (each toggled by a command).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OverlayToggles {
+    /// Ghost virtual states s_1..s_{T−1}.
+    pub ghosts: bool,
+    /// One-step predictions and residual segments.
+    pub predictions: bool,
+    /// Serial model rollout of the current actions.
+    pub model_rollout: bool,
+    /// Simulator rollout of the current actions.
+    pub sim_rollout: bool,
+    /// Residual-coloured ribbon along the virtual states.
+    pub ribbon: bool,
+    /// Sync flash.
+    pub sync_flash: bool,
+}
+
+impl Default for OverlayToggles {
+    fn default() -> Self {
+        OverlayToggles {
+            ghosts: true,
+            predictions: true,
+            model_rollout: true,
+            sim_rollout: true,
+            ribbon: true,
+            sync_flash: true,
+        }
+    }
+}
+
+/// The draw layers, back to front.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// Env background, goal, walls and the bodies at the shown state.
+    Env = 0,
+    /// Ghost virtual states.
+    Ghosts = 1,
+    /// Model and simulator rollouts.
+    Rollouts = 2,
+    /// The residual ribbon (custom shader).
+    Ribbon = 3,
+    /// Predictions and residual segments.
+    Residuals = 4,
+    /// Start/goal handles, sync flash, divergence frame.
+    Handles = 5,
+}
+
+impl Layer {
+    /// Every layer, back to front.
+    pub const ALL: [Layer; 6] = [
+        Layer::Env,
+        Layer::Ghosts,
+        Layer::Rollouts,
+        Layer::Ribbon,
+        Layer::Residuals,
+        Layer::Handles,
+    ];
+}
+
+/// Everything one lane's picture depends on.
+pub struct LaneDraw<'a> {
+    /// The problem (start and goal possibly replaced by a drag preview).
+    pub problem: &'a Problem,
+    /// Model for decoding snapshots.
+    pub model: &'a dyn WorldModel,
+    /// The snapshot shown (None before the first one arrives).
+    pub snapshot: Option<&'a Snapshot>,
+    /// Simulator states of the shown plan (every env step), if computed.
+    pub sim_states: Option<&'a [Vec<f32>]>,
+    /// Env state to draw the bodies at instead of the start (execute animation).
+    pub animated: Option<&'a [f32]>,
+    /// Overlays on.
+    pub toggles: OverlayToggles,
+    /// Residual drawn darkest red.
+    pub residual_scale: f32,
+    /// Sync flash intensity 0–1.
+    pub flash: f32,
+    /// The planner diverged.
+    pub diverged: bool,
+}
+
+/// Radius of ghost marker dots, reference pixels.
+pub const MARKER_RADIUS: f32 = 4.5;
+
+/// Builds all layers.
+pub fn build_layers(d: &LaneDraw<'_>) -> [MeshBuf; 6] {
+    let kind = d.problem.env;
+    let shown = d.animated.unwrap_or(&d.problem.start);
+    let scene = env_scene(kind, shown, &d.problem.goal);
+    let frame = Frame {
+        y_down: scene.y_down,
+    };
+    let u = unit(scene.bounds);
+    let mut layers: [MeshBuf; 6] = std::array::from_fn(|_| MeshBuf::new(frame));
+
+    let [x0, y0, x1, y1] = scene.bounds;
+    layers[0].fill_polygon(&[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], scene.background);
+    layers[0].scene(&scene);
+
+    if let Some(s) = d.snapshot {
+        let decode = |m: &[f32]| d.model.decode_state(m);
+        let t_max = s.horizon;
+        if d.toggles.ghosts {
+            ghosts(&mut layers[1], kind, s, &decode, u);
+        }
+        if d.toggles.model_rollout && !s.rollout.is_empty() {
+            let path: Vec<Vec<f32>> = (0..=t_max).map(|t| decode(s.rollout_state(t))).collect();
+            trajectory(&mut layers[2], kind, &path, palette::MODEL_ROLLOUT, u);
+        }
+        if d.toggles.sim_rollout {
+            if let Some(states) = d.sim_states {
+                trajectory(&mut layers[2], kind, states, palette::SIM_ROLLOUT, u);
+            }
+        }
+        if d.toggles.ribbon {
+            let path: Vec<[f32; 2]> = (0..=t_max).map(|t| anchors(kind, &decode(s.state(t)))[0]).collect();
+            let levels: Vec<f32> = (0..=t_max)
+                .map(|t| {
+                    let r = s.residuals.get(t.saturating_sub(1)).copied().unwrap_or(0.0);
+                    palette::residual_level(r, d.residual_scale)
+                })
+                .collect();
+            layers[3].ribbon(&path, &levels, 7.0 * u);
+        }
+        if d.toggles.predictions {
+            residuals(&mut layers[4], kind, s, &decode, d.residual_scale, u);
+        }
+    }
+
+    handles(&mut layers[5], kind, d.problem, u);
+    let border = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+    if d.diverged {
+        layers[5].polyline(&border, palette::DIVERGED, 8.0 * u, true);
+    } else if d.toggles.sync_flash && d.flash > 0.0 {
+        let a = (d.flash.clamp(0.0, 1.0) * 255.0) as u8;
+        layers[5].polyline(&border, palette::SYNC_FLASH.with_alpha(a), 10.0 * u, true);
+    }
+    layers
+}
+
+fn ghosts(m: &mut MeshBuf, kind: EnvKind, s: &Snapshot, decode: &dyn Fn(&[f32]) -> Vec<f32>, u: f32) {
+    let t_max = s.horizon;
+    for t in 1..t_max {
+        let state = decode(s.state(t));
+        let color = palette::time_color(t, t_max);
+        for shape in ghost_shapes(kind, &state, color.with_alpha(palette::GHOST_FILL_ALPHA)) {
+            m.shape(&shape);
+        }
+    }
+    // Opaque marker dots on top so the time colouring reads even where ghosts overlap.
+    for t in 1..t_max {
+        let state = decode(s.state(t));
+        let color = palette::time_color(t, t_max);
+        for p in anchors(kind, &state) {
+            m.disc(p, MARKER_RADIUS * u, color);
+        }
+    }
+}
+
+fn trajectory(m: &mut MeshBuf, kind: EnvKind, states: &[Vec<f32>], color: Rgba, u: f32) {
+    let Some(last) = states.last() else { return };
+    let n_anchors = anchors(kind, last).len();
+    for a in 0..n_anchors {
+        let path: Vec<[f32; 2]> = states.iter().map(|s| anchors(kind, s)[a]).collect();
+        m.polyline(&path, color, 2.5 * u, false);
+    }
+    // The final pose as an outline, so a terminal miss is visible against the goal.
+    for shape in ghost_shapes(kind, last, color) {
+        match &shape {
+            Shape::Polygon { points, .. } => m.polyline(points, color, 2.0 * u, true),
+            Shape::Circle { center, radius, .. } => {
+                let ring = super::draw::circle_points(*center, *radius);
+                m.polyline(&ring, color, 2.0 * u, true);
+            }
+            Shape::Polyline { .. } => m.shape(&shape),
+        }
+    }
+}
+
+fn residuals(
+    m: &mut MeshBuf,
+    kind: EnvKind,
+    s: &Snapshot,
+    decode: &dyn Fn(&[f32]) -> Vec<f32>,
+    scale: f32,
+    u: f32,
+) {
+    for t in 0..s.horizon {
+        let pred = decode(s.prediction(t));
+        let next = decode(s.state(t + 1));
+        let r = s.residuals.get(t).copied().unwrap_or(f32::NAN);
+        let color = palette::residual_color(r, scale);
+        for (p, q) in anchors(kind, &pred).into_iter().zip(anchors(kind, &next)) {
+            m.segment(p, q, color, 2.0 * u);
+            let ring = super::draw::circle_points(p, 3.0 * u);
+            m.polyline(&ring, color, 1.2 * u, true);
+        }
+    }
+}
+
+fn handles(m: &mut MeshBuf, kind: EnvKind, problem: &Problem, u: f32) {
+    for (state, color) in [
+        (&problem.start, palette::START_MARKER),
+        (&problem.goal, palette::GOAL_MARKER),
+    ] {
+        for p in anchors(kind, state) {
+            let ring = super::draw::circle_points(p, 9.0 * u);
+            m.polyline(&ring, color, 2.0 * u, true);
+        }
+        if let Some(knob) = super::manip::rotation_knob(kind, state) {
+            m.disc(knob, 5.0 * u, color);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::testutil::snapshot;
+    use crate::model::linear::LinearModel;
+    use crate::plan::Phase;
+
+    #[test]
+    fn layers_carry_ghost_colours_and_valid_indices() {
+        let model = LinearModel::test_system(2, 2);
+        let problem = Problem {
+            env: EnvKind::Wall,
+            start: vec![10.0, 10.0],
+            goal: vec![50.0, 50.0],
+            horizon: 6,
+            seed: 0,
+        };
+        let snap = snapshot(3, Phase::Sync, 6, 2);
+        let d = LaneDraw {
+            problem: &problem,
+            model: &model,
+            snapshot: Some(&snap),
+            sim_states: None,
+            animated: None,
+            toggles: OverlayToggles::default(),
+            residual_scale: 1.0,
+            flash: 1.0,
+            diverged: false,
+        };
+        let layers = build_layers(&d);
+        for l in &layers {
+            assert!(l.indices.iter().all(|&i| (i as usize) < l.positions.len()));
+        }
+        // Ghost marker dots use the time colours, opaque.
+        let want = super::super::draw::linear(palette::time_color(3, 6));
+        assert!(layers[Layer::Ghosts as usize].colors.contains(&want));
+        assert!(!layers[Layer::Ribbon as usize].is_empty());
+        assert!(!layers[Layer::Residuals as usize].is_empty());
+        // The sync flash border is drawn.
+        let flash = super::super::draw::linear(palette::SYNC_FLASH);
+        assert!(layers[Layer::Handles as usize].colors.contains(&flash));
+    }
+}

@@ -1,0 +1,150 @@
+//! The plots panel (egui_plot): loss terms over iterations on a log scale with sync markers and the timeline
+//! cursor, the dynamics residual per time step at the selected iteration, and the terminal rollout distance
+//! over iterations. Clicking a plot over iterations moves the timeline cursor there. Long histories are
+//! decimated to at most [`MAX_POINTS`] points per curve (keeping each bucket's extremes would hide nothing a
+//! log plot of this size can show; every sync marker is still drawn).
+
+use bevy_egui::egui;
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, VLine};
+
+use crate::record::palette;
+
+use super::history::{History, LossRow};
+use super::lanes::Lanes;
+
+/// Points per curve at most.
+pub const MAX_POINTS: usize = 1500;
+
+fn color(c: crate::env::Rgba) -> egui::Color32 {
+    egui::Color32::from_rgba_unmultiplied(c.0, c.1, c.2, c.3)
+}
+
+/// Rows decimated to at most `max` evenly spaced ones (the newest always included).
+pub fn decimate(rows: &[LossRow], max: usize) -> Vec<LossRow> {
+    if rows.len() <= max || max < 2 {
+        return rows.to_vec();
+    }
+    let step = rows.len().div_ceil(max - 1);
+    let mut out: Vec<LossRow> = rows.iter().step_by(step).copied().collect();
+    if let (Some(last), Some(kept)) = (rows.last(), out.last()) {
+        if last.iteration != kept.iteration {
+            out.push(*last);
+        }
+    }
+    out
+}
+
+fn log10_positive(v: f32) -> Option<f64> {
+    (v.is_finite() && v > 0.0).then(|| f64::from(v).log10())
+}
+
+fn series(rows: &[LossRow], f: impl Fn(&LossRow) -> f32, log: bool) -> PlotPoints<'static> {
+    rows.iter()
+        .filter_map(|r| {
+            let v = f(r);
+            let y = if log { log10_positive(v)? } else { f64::from(v) };
+            y.is_finite().then_some([r.iteration as f64, y])
+        })
+        .collect::<Vec<[f64; 2]>>()
+        .into()
+}
+
+/// Draws the plots; returns an iteration to jump to when a plot over iterations was clicked.
+pub fn plots_ui(ui: &mut egui::Ui, lanes: &Lanes, cursor: usize) -> Option<usize> {
+    let mut jump = None;
+    let Some(main) = lanes.main() else { return None };
+    let h = (ui.available_height() - 90.0).max(240.0) / 3.0;
+    let syncs = sync_markers(&main.history);
+
+    ui.label("Loss terms (log₁₀)");
+    let rows = decimate(main.history.rows(), MAX_POINTS);
+    let r = Plot::new("loss")
+        .height(h)
+        .legend(Legend::default())
+        .allow_scroll(false)
+        .show(ui, |p| {
+            p.line(Line::new("dynamics", series(&rows, |r| r.loss.dynamics, true)).color(color(palette::LOSS_DYNAMICS)));
+            p.line(Line::new("goal", series(&rows, |r| r.loss.goal, true)).color(color(palette::LOSS_GOAL)));
+            p.line(Line::new("total", series(&rows, |r| r.loss.total, true)).color(egui::Color32::GRAY));
+            for &s in &syncs {
+                p.vline(VLine::new("sync", s as f64).color(color(palette::SYNC_FLASH.with_alpha(90))).width(1.0));
+            }
+            p.vline(VLine::new("cursor", cursor as f64).color(egui::Color32::WHITE).width(1.5));
+            p.pointer_coordinate()
+        });
+    if r.response.clicked() {
+        jump = r.inner.map(|c| c.x.max(0.0).round() as usize);
+    }
+
+    ui.label("Residual ‖F(s̄_t, a_t) − s_{t+1}‖ per t at the selected iteration");
+    Plot::new("residuals")
+        .height(h)
+        .allow_scroll(false)
+        .show(ui, |p| {
+            for (i, lane) in lanes.lanes.iter().enumerate() {
+                let Some(s) = lane.at(cursor) else { continue };
+                let bars: Vec<Bar> = s
+                    .residuals
+                    .iter()
+                    .enumerate()
+                    .map(|(t, &r)| {
+                        let c = palette::residual_color(r, lane.residual_scale);
+                        Bar::new(t as f64 + 0.4 * i as f64, f64::from(r))
+                            .width(if lanes.lanes.len() > 1 { 0.4 } else { 0.8 })
+                            .fill(color(c))
+                    })
+                    .collect();
+                p.bar_chart(BarChart::new(format!("lane {i}"), bars));
+            }
+        });
+
+    ui.label("Terminal distance ‖rollout_T(a) − g‖");
+    let r = Plot::new("terminal")
+        .height(h)
+        .legend(Legend::default())
+        .allow_scroll(false)
+        .show(ui, |p| {
+            for (i, lane) in lanes.lanes.iter().enumerate() {
+                let rows = decimate(lane.history.rows(), MAX_POINTS);
+                let name = lane.spec.planner.name().to_string();
+                let line = Line::new(name, series(&rows, |r| r.loss.terminal, false));
+                p.line(if i == 0 { line.color(color(palette::LOSS_TERMINAL)) } else { line });
+            }
+            p.vline(VLine::new("cursor", cursor as f64).color(egui::Color32::WHITE).width(1.5));
+            p.pointer_coordinate()
+        });
+    if r.response.clicked() {
+        jump = r.inner.map(|c| c.x.max(0.0).round() as usize);
+    }
+    jump
+}
+
+/// Sync iterations to mark (at most a few hundred, evenly chosen, so the plot stays readable).
+pub fn sync_markers(history: &History) -> Vec<usize> {
+    let all: Vec<usize> = history.sync_iterations().collect();
+    let step = all.len().div_ceil(300).max(1);
+    all.into_iter().step_by(step).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::LossTerms;
+
+    #[test]
+    fn decimation_bounds_points_and_keeps_the_newest() {
+        let rows: Vec<LossRow> = (0..10_000)
+            .map(|i| LossRow {
+                iteration: i,
+                sync: false,
+                loss: LossTerms::default(),
+                planner_time_s: 0.0,
+            })
+            .collect();
+        let d = decimate(&rows, 1500);
+        assert!(d.len() <= 1501);
+        assert_eq!(d.first().unwrap().iteration, 0);
+        assert_eq!(d.last().unwrap().iteration, 9999);
+        assert_eq!(decimate(&rows[..10], 1500).len(), 10);
+    }
+}

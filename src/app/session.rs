@@ -1,0 +1,75 @@
+//! The real [`SessionBuilder`]: loads (and caches) the shipped world model for the env, generates or checks
+//! the problem, and builds the chosen planner — all on the planner thread, so a slow model load never
+//! stalls the window. Every failure is one line for the status bar.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::env::{EnvKind, Problem};
+use crate::model::WorldModel;
+use crate::plan::{make_planner, ModelProblem};
+
+use super::worker::{RunSpec, Session, SessionBuilder, SessionInfo};
+
+/// Generates the problem for (env, horizon, seed), as `plan` and `bench` do.
+pub fn generate_problem(env: EnvKind, horizon: usize, seed: u64) -> Result<Problem, String> {
+    Problem::generate(env, horizon, seed).map_err(|e| e.to_string())
+}
+
+/// Checks a posed problem (dragged start/goal) against the simulator's notion of a valid state.
+pub fn check_problem(problem: &Problem) -> Result<(), String> {
+    problem.validate().map_err(|e| format!("cannot plan this pose: {e}"))
+}
+
+/// A builder that loads models once per env and reuses them across sessions.
+pub fn model_builder() -> SessionBuilder {
+    let cache: Mutex<HashMap<EnvKind, Arc<dyn WorldModel>>> = Mutex::new(HashMap::new());
+    Arc::new(move |spec: &RunSpec| {
+        let model = {
+            let mut cache = cache.lock().map_err(|_| "model cache poisoned".to_string())?;
+            match cache.get(&spec.env) {
+                Some(m) => m.clone(),
+                None => {
+                    let m = crate::model::load_for_env(spec.env, None).map_err(|e| e.to_string())?;
+                    cache.insert(spec.env, m.clone());
+                    m
+                }
+            }
+        };
+        build_with_model(spec, model)
+    })
+}
+
+/// Builds a session for `spec` with a given model.
+pub fn build_with_model(spec: &RunSpec, model: Arc<dyn WorldModel>) -> Result<Session, String> {
+    let problem = match &spec.problem {
+        Some(p) => {
+            // A posed problem has no reference actions (they led to the generated goal).
+            let p = Problem {
+                horizon: spec.horizon,
+                reference_actions: None,
+                ..p.clone()
+            };
+            check_problem(&p)?;
+            p
+        }
+        None => generate_problem(spec.env, spec.horizon, spec.seed)?,
+    };
+    let params = spec
+        .params
+        .clone()
+        .unwrap_or_else(|| spec.planner.default_params());
+    params.validate().map_err(|e| e.to_string())?;
+    let mp = ModelProblem::from_problem(&problem, model.as_ref()).map_err(|e| e.to_string())?;
+    let planner = make_planner(&params, &mp, model.clone(), spec.seed).map_err(|e| e.to_string())?;
+    Ok(Session {
+        info: SessionInfo {
+            id: 0,
+            spec: spec.clone(),
+            problem,
+            model,
+            params,
+        },
+        planner,
+    })
+}

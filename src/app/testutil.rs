@@ -1,0 +1,132 @@
+//! Test helpers shared by the app's unit tests: synthetic snapshots and a toy planner on the analytic
+//! linear model that can be told to panic or diverge at a given iteration.
+
+use std::sync::Arc;
+
+use crate::env::{EnvKind, Problem};
+use crate::model::linear::LinearModel;
+use crate::model::WorldModel;
+use crate::plan::{
+    GraspParams, InForce, LossTerms, Phase, PlanError, Planner, PlannerKind, PlannerParams,
+    Snapshot, Status,
+};
+
+use super::worker::{RunSpec, Session, SessionBuilder, SessionInfo};
+
+/// A synthetic snapshot with `states[t] = s_0 + t/T (goal − s_0)` style contents (D = `d`, K = 2).
+pub fn snapshot(iteration: usize, phase: Phase, horizon: usize, d: usize) -> Snapshot {
+    let k = 2;
+    let states: Vec<f32> = (0..=horizon)
+        .flat_map(|t| (0..d).map(move |j| t as f32 / horizon as f32 + j as f32))
+        .collect();
+    Snapshot {
+        iteration,
+        phase,
+        horizon,
+        state_dim: d,
+        action_dim: k,
+        predictions: states[d..].to_vec(),
+        rollout: states.clone(),
+        states,
+        actions: vec![0.0; horizon * k],
+        residuals: vec![0.1; horizon],
+        rollout_iteration: iteration,
+        in_force: InForce::default(),
+        loss: LossTerms {
+            dynamics: 1.0 / (iteration + 1) as f32,
+            goal: 1.0,
+            terminal: 1.0,
+        },
+        params: PlannerParams::Grasp(GraspParams::default()),
+        planner_time_s: iteration as f64 * 1e-3,
+        status: Status::Running,
+    }
+}
+
+/// A planner that moves its actions toward zero and can panic or diverge on cue.
+pub struct ToyPlanner {
+    iteration: usize,
+    horizon: usize,
+    actions: Vec<f32>,
+    params: PlannerParams,
+    /// Panic when this iteration is reached.
+    pub panic_at: Option<usize>,
+    /// Report divergence from this iteration on.
+    pub diverge_at: Option<usize>,
+}
+
+impl Planner for ToyPlanner {
+    fn step(&mut self) -> Arc<Snapshot> {
+        if self.panic_at == Some(self.iteration) {
+            panic!("toy planner exploded at {}", self.iteration);
+        }
+        let mut s = snapshot(self.iteration, Phase::Stochastic, self.horizon, 2);
+        s.params = self.params.clone();
+        if self.diverge_at.is_some_and(|d| self.iteration >= d) {
+            s.status = Status::Diverged {
+                iteration: self.iteration,
+                reason: "NaN in toy".into(),
+            };
+            return Arc::new(s);
+        }
+        for a in &mut self.actions {
+            *a *= 0.5;
+        }
+        self.iteration += 1;
+        Arc::new(s)
+    }
+    fn set_params(&mut self, params: PlannerParams) -> Result<(), PlanError> {
+        params.validate()?;
+        self.params = params;
+        Ok(())
+    }
+    fn params(&self) -> PlannerParams {
+        self.params.clone()
+    }
+    fn actions(&self) -> &[f32] {
+        &self.actions
+    }
+    fn iteration(&self) -> usize {
+        self.iteration
+    }
+}
+
+/// A builder of toy sessions; `seed` 666 panics at iteration 3, seed 777 diverges at iteration 2, horizon 0
+/// fails to build.
+pub fn toy_builder() -> SessionBuilder {
+    Arc::new(|spec: &RunSpec| {
+        if spec.horizon == 0 {
+            return Err("horizon must be >= 1".to_string());
+        }
+        let model: Arc<dyn WorldModel> = Arc::new(LinearModel::test_system(2, 2));
+        let params = spec
+            .params
+            .clone()
+            .unwrap_or_else(|| PlannerKind::Grasp.default_params());
+        let problem = Problem {
+            env: EnvKind::Wall,
+            start: vec![10.0, 10.0],
+            goal: vec![50.0, 50.0],
+            horizon: spec.horizon,
+            seed: spec.seed,
+            reference_actions: None,
+        };
+        Ok(Session {
+            info: SessionInfo {
+                id: 0,
+                spec: spec.clone(),
+                problem,
+                model,
+                params: params.clone(),
+            },
+            planner: Box::new(ToyPlanner {
+                iteration: 0,
+                horizon: spec.horizon,
+                actions: vec![1.0; spec.horizon * 2],
+                params,
+                panic_at: (spec.seed == 666).then_some(3),
+                diverge_at: (spec.seed == 777).then_some(2),
+            }),
+        })
+    })
+}

@@ -1,0 +1,155 @@
+//! Runs benchmark trials for real: generates the problem, runs the planner through
+//! [`crate::plan::runner::run_trial`] under the trial's budget with periodic open-loop success checks in the
+//! simulator, and turns the outcome into a CSV row. Also measures iteration rates to scale iteration budgets
+//! to equal planner time (`--scale-iters`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::protocol::{Contender, IterTable, TrialBudget, TrialKey, TUNING_SEED_BASE};
+use super::trial_log::TrialRecord;
+use super::BenchError;
+use crate::env::{EnvKind, Problem};
+use crate::model::WorldModel;
+use crate::plan::runner::{run_trial, run_trial_with, Budget, TrialOptions};
+
+/// Problem seed used only to measure iteration rates (inside the tuning range, never evaluated).
+pub const CALIBRATION_SEED: u64 = TUNING_SEED_BASE + (1 << 40);
+
+/// Runs trials of one env with one world model, reusing the last generated problem (trials are
+/// problem-major, so consecutive planners share it).
+pub struct Executor {
+    env: EnvKind,
+    model: Arc<dyn WorldModel>,
+    last_problem: Option<Problem>,
+}
+
+impl Executor {
+    /// An executor for `env` with `model`.
+    pub fn new(env: EnvKind, model: Arc<dyn WorldModel>) -> Self {
+        Executor {
+            env,
+            model,
+            last_problem: None,
+        }
+    }
+
+    fn problem(&mut self, horizon: usize, seed: u64) -> Result<Problem, BenchError> {
+        if let Some(p) = &self.last_problem {
+            if p.horizon == horizon && p.seed == seed {
+                return Ok(p.clone());
+            }
+        }
+        let p = Problem::generate(self.env, horizon, seed).map_err(|e| {
+            BenchError::Trial(format!(
+                "generating the {} problem H={horizon} seed {seed}: {e}",
+                self.env
+            ))
+        })?;
+        self.last_problem = Some(p.clone());
+        Ok(p)
+    }
+
+    /// Runs one trial and returns its row. The planner's RNG seed is the problem seed.
+    pub fn run(
+        &mut self,
+        c: &Contender,
+        key: &TrialKey,
+        seed: u64,
+        budget: TrialBudget,
+    ) -> Result<TrialRecord, BenchError> {
+        let problem = self.problem(key.horizon, seed)?;
+        let b = Budget {
+            max_iters: budget.max_iters,
+            max_seconds: budget.max_seconds,
+        };
+        let r = run_trial(
+            &problem,
+            self.model.clone(),
+            &c.params,
+            seed,
+            b,
+            c.check_every,
+            |_| {},
+        )
+        .map_err(|e| BenchError::Trial(format!("trial '{key}': {e}")))?;
+        Ok(TrialRecord {
+            planner: key.planner.clone(),
+            horizon: key.horizon,
+            problem: key.problem,
+            problem_seed: seed,
+            success: r.success,
+            time_to_success_s: if r.success { r.time_to_success_s } else { None },
+            planning_time_s: r.planning_time_s,
+            iterations: r.iterations,
+            iters_per_s: r.iters_per_s,
+            final_distance: f64::from(r.final_distance),
+            model_terminal_error: f64::from(r.model_terminal_error),
+            max_iters: budget.max_iters,
+            max_seconds: budget.max_seconds,
+            check_every: c.check_every,
+            diverged: r.diverged,
+        })
+    }
+
+    /// Measures each contender's iterations per second of planner time at each horizon on the calibration
+    /// problem (`seconds` of planner time each, no success checks) and returns the iteration counts that
+    /// would fill `budget_s`, one `label@H` entry per cell.
+    pub fn calibrate(
+        &mut self,
+        contenders: &[Contender],
+        horizons: &[usize],
+        budget_s: f64,
+        seconds: f64,
+        mut on_cell: impl FnMut(&str, usize, f64),
+    ) -> Result<IterTable, BenchError> {
+        let mut table = IterTable::default();
+        for &h in horizons {
+            let problem = self.problem(h, CALIBRATION_SEED)?;
+            for c in contenders {
+                let opts = TrialOptions {
+                    check_every: 0,
+                    stop_on_success: false,
+                };
+                let r = run_trial_with(
+                    &problem,
+                    self.model.clone(),
+                    &c.params,
+                    CALIBRATION_SEED,
+                    Budget::seconds(seconds),
+                    opts,
+                    |_| {},
+                )
+                .map_err(|e| BenchError::Trial(format!("calibrating {} H={h}: {e}", c.label)))?;
+                if r.iterations == 0 || r.planning_time_s <= 0.0 {
+                    return Err(BenchError::Trial(format!(
+                        "calibrating {} H={h}: no iterations completed",
+                        c.label
+                    )));
+                }
+                let rate = r.iterations as f64 / r.planning_time_s;
+                on_cell(&c.label, h, rate);
+                let n = (budget_s * rate).round().max(1.0) as usize;
+                table.per_cell.insert(format!("{}@{h}", c.label), n);
+            }
+        }
+        Ok(table)
+    }
+}
+
+/// A location-independent identity of a model file: name, size and FNV-1a 64 hash of its bytes, so that
+/// resume and merge notice different weights even when shards see the file under different paths.
+pub fn model_identity(path: &Path) -> Result<String, BenchError> {
+    let bytes = std::fs::read(path).map_err(|e| BenchError::io(path, e))?;
+    // FNV-1a: a few lines, no dependency, and collisions are irrelevant for this sanity check.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in &bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(format!("{name} ({} bytes, fnv1a64 {h:016x})", bytes.len()))
+}

@@ -1,0 +1,218 @@
+//! PNG plots of a summary with plotters: success rate against horizon with 95% Wilson bars, and median
+//! time-to-success against horizon with inter-quartile bars. One line per planner.
+//!
+//! plotters draws into an RGB buffer (its bitmap backend) and the `png` crate encodes it, which avoids
+//! plotters' own encoder (an older `image`). Text uses the DejaVuSans.ttf shipped in `assets/fonts` and
+//! compiled into the binary, so no system font or fontconfig is needed at run time.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::prelude::*;
+
+use super::summary::{CellSummary, Summary};
+use super::BenchError;
+
+/// The shipped font (Bitstream Vera licence, see assets/fonts/DejaVuSans-LICENSE.txt).
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+/// Plot size in pixels.
+const SIZE: (u32, u32) = (900, 600);
+
+/// Registers the shipped font as plotters' "sans-serif" once.
+fn ensure_font() -> Result<(), BenchError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(BenchError::Internal(
+            "the shipped font does not load".into(),
+        ))
+    }
+}
+
+/// One planner's points: (horizon, value, low, high).
+type Series = (String, Vec<(f64, f64, f64, f64)>);
+
+fn series(s: &Summary, value: impl Fn(&CellSummary) -> Option<(f64, f64, f64)>) -> Vec<Series> {
+    s.config
+        .contenders
+        .iter()
+        .map(|c| {
+            let pts = s
+                .cells
+                .iter()
+                .filter(|x| x.planner == c.label)
+                .filter_map(|x| value(x).map(|(v, lo, hi)| (x.horizon as f64, v, lo, hi)))
+                .collect();
+            (c.label.clone(), pts)
+        })
+        .collect()
+}
+
+/// Writes `success_rate.png` and `time_to_success.png` into `dir`.
+pub fn write_plots(s: &Summary, dir: &Path) -> Result<(), BenchError> {
+    ensure_font()?;
+    let rate = series(s, |c| {
+        Some((
+            100.0 * c.success_rate?,
+            100.0 * c.ci_low?,
+            100.0 * c.ci_high?,
+        ))
+    });
+    let tts = series(s, |c| {
+        Some((
+            c.median_time_to_success_s?,
+            c.time_to_success_q25_s?,
+            c.time_to_success_q75_s?,
+        ))
+    });
+    let hs: Vec<f64> = s.config.horizons.iter().map(|h| *h as f64).collect();
+    let status = if s.complete { "" } else { " (INCOMPLETE)" };
+    let title = format!("{}: success rate vs horizon{status}", s.env);
+    let png = render(
+        &title,
+        "success rate % (95% Wilson CI)",
+        &hs,
+        &rate,
+        Some(100.0),
+    )?;
+    write_png(&dir.join("success_rate.png"), &png)?;
+    let title = format!("{}: time to success vs horizon{status}", s.env);
+    let png = render(&title, "median time to success, s (IQR)", &hs, &tts, None)?;
+    write_png(&dir.join("time_to_success.png"), &png)
+}
+
+/// Renders one chart into an RGB buffer.
+fn render(
+    title: &str,
+    y_desc: &str,
+    horizons: &[f64],
+    data: &[Series],
+    y_max: Option<f64>,
+) -> Result<Vec<u8>, BenchError> {
+    let err = |e: String| BenchError::Internal(format!("plotting '{title}': {e}"));
+    let (w, h) = SIZE;
+    let mut buf = vec![0u8; (w * h * 3) as usize];
+    let x_lo = horizons.iter().copied().fold(f64::INFINITY, f64::min);
+    let x_hi = horizons.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let pad = ((x_hi - x_lo) * 0.08).max(2.0);
+    let top = y_max.unwrap_or_else(|| {
+        let m = data
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|q| q.3))
+            .fold(0.0, f64::max);
+        if m > 0.0 {
+            m * 1.15
+        } else {
+            1.0
+        }
+    });
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 24))
+            .margin(20)
+            .x_label_area_size(45)
+            .y_label_area_size(65)
+            .build_cartesian_2d((x_lo - pad)..(x_hi + pad), 0.0..top)
+            .map_err(|e| err(e.to_string()))?;
+        chart
+            .configure_mesh()
+            .x_desc("horizon H (world-model steps)")
+            .y_desc(y_desc)
+            .x_labels(horizons.len().clamp(2, 10))
+            .label_style(("sans-serif", 15))
+            .draw()
+            .map_err(|e| err(e.to_string()))?;
+        let n = data.len().max(1) as f64;
+        for (i, (label, pts)) in data.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            // Spread planners slightly along x so their bars do not overlap.
+            let dx = (i as f64 - (n - 1.0) / 2.0) * pad * 0.12;
+            let shifted: Vec<(f64, f64, f64, f64)> =
+                pts.iter().map(|p| (p.0 + dx, p.1, p.2, p.3)).collect();
+            chart
+                .draw_series(LineSeries::new(
+                    shifted.iter().map(|p| (p.0, p.1)),
+                    color.stroke_width(2),
+                ))
+                .map_err(|e| err(e.to_string()))?
+                .label(label.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(
+                    shifted.iter().map(|p| {
+                        ErrorBar::new_vertical(p.0, p.2, p.1, p.3, color.stroke_width(2), 10)
+                    }),
+                )
+                .map_err(|e| err(e.to_string()))?;
+            chart
+                .draw_series(
+                    shifted
+                        .iter()
+                        .map(|p| Circle::new((p.0, p.1), 4, color.filled())),
+                )
+                .map_err(|e| err(e.to_string()))?;
+        }
+        chart
+            .configure_series_labels()
+            .label_font(("sans-serif", 15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(|e| err(e.to_string()))?;
+        root.present().map_err(|e| err(e.to_string()))?;
+    }
+    Ok(buf)
+}
+
+/// Encodes an RGB buffer of [`SIZE`] as PNG, atomically.
+fn write_png(path: &Path, rgb: &[u8]) -> Result<(), BenchError> {
+    crate::util::write_atomic_with(path, |f| {
+        let mut enc = png::Encoder::new(std::io::BufWriter::new(f), SIZE.0, SIZE.1);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().map_err(std::io::Error::other)?;
+        w.write_image_data(rgb).map_err(std::io::Error::other)?;
+        w.finish().map_err(std::io::Error::other)
+    })
+    .map_err(|e| BenchError::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::summary::summarize;
+    use crate::bench::trial_log::tests::record;
+
+    #[test]
+    fn plots_are_real_pngs_with_ink() {
+        let mut cfg = crate::bench::summary::tests::config();
+        cfg.horizons = vec![10, 20];
+        let mut recs: Vec<_> = (0..4).map(|i| record("grasp", 10, i, i != 1)).collect();
+        recs.extend((0..4).map(|i| record("grasp", 20, i, i == 0)));
+        recs.extend((0..4).map(|i| record("cem", 10, i, false)));
+        let s = summarize(&cfg, &recs, vec![]);
+        let dir = tempfile::tempdir().unwrap();
+        write_plots(&s, dir.path()).unwrap();
+        for name in ["success_rate.png", "time_to_success.png"] {
+            let bytes = std::fs::read(dir.path().join(name)).unwrap();
+            let dec = png::Decoder::new(std::io::Cursor::new(bytes));
+            let mut reader = dec.read_info().unwrap();
+            let mut img = vec![0; reader.output_buffer_size().unwrap()];
+            let info = reader.next_frame(&mut img).unwrap();
+            assert_eq!((info.width, info.height), SIZE);
+            // Not blank: a fair share of non-white pixels (axes, text, lines).
+            let ink = img.chunks(3).filter(|p| p.iter().any(|c| *c < 200)).count();
+            assert!(ink > 2000, "{name}: only {ink} dark pixels");
+        }
+    }
+}

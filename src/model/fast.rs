@@ -1,0 +1,470 @@
+//! [`MlpModel`]: the planner-facing world model. A hand-written MLP inference path (forward keeping its
+//! activations in the caller's [`Tape`], state- and action-VJPs) over `matrixmultiply`'s single-threaded GEMM.
+//!
+//! Hand-written rather than candle because planners call it thousands of times a second on small batches:
+//! candle's autograd costs ~1.3 ms per 50-row forward+VJP (docs/platform facts), mostly per-op overhead, while
+//! the FLOPs take a fraction of that. candle still defines, trains and stores the weights (`mlp.rs`); a test
+//! holds both paths equal to 1e-5.
+//!
+//! Math (model space): x = [s, a]; h₀ = x; hₗ = act(hₗ₋₁ Wₗᵀ + bₗ) for hidden layers; y = h_{L−1} W_Lᵀ + b_L;
+//! s′ = s + delta_mean + delta_std ⊙ y.
+
+use super::codec::Codec;
+use super::info::{Activation, ModelInfo};
+use super::{Tape, WorldModel};
+use crate::env::EnvKind;
+
+/// One linear layer: `weight` is [out × in] row-major (PyTorch layout), `bias` is [out].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dense {
+    /// Input width.
+    pub in_dim: usize,
+    /// Output width.
+    pub out_dim: usize,
+    /// Weights, row-major [out × in].
+    pub weight: Vec<f32>,
+    /// Biases [out].
+    pub bias: Vec<f32>,
+}
+
+/// A trained MLP world model with its metadata and codec. Immutable and cheap to share (`Arc`).
+#[derive(Clone, Debug)]
+pub struct MlpModel {
+    info: ModelInfo,
+    codec: Codec,
+    layers: Vec<Dense>,
+}
+
+/// Batches at most this large use hand-written row loops instead of GEMM (packing costs more than it saves).
+const SMALL_BATCH: usize = 4;
+
+impl MlpModel {
+    /// Builds a model from metadata and layers, checking every shape and that all numbers are finite.
+    /// The error is a one-line reason.
+    pub fn new(info: ModelInfo, layers: Vec<Dense>) -> Result<MlpModel, String> {
+        let (d, k) = (info.state_dim, info.action_dim);
+        if info.env_state_dim != info.env.state_dim()
+            || d != super::codec::model_state_dim(info.env)
+            || k != crate::env::CHUNK_ACTION_DIM
+        {
+            return Err(format!(
+                "dims (env state {}, state {d}, action {k}) do not fit env {}",
+                info.env_state_dim, info.env
+            ));
+        }
+        if layers.is_empty() || layers.len() != info.layers.len() {
+            return Err(format!(
+                "metadata lists {} layers, file has {}",
+                info.layers.len(),
+                layers.len()
+            ));
+        }
+        let mut width = d + k;
+        for (i, (l, shape)) in layers.iter().zip(&info.layers).enumerate() {
+            if [l.out_dim, l.in_dim] != *shape || l.in_dim != width {
+                return Err(format!(
+                    "layer {i} is [{}, {}], expected [{}, {width}]",
+                    l.out_dim, l.in_dim, shape[0]
+                ));
+            }
+            if l.weight.len() != l.out_dim * l.in_dim || l.bias.len() != l.out_dim {
+                return Err(format!("layer {i} has the wrong number of values"));
+            }
+            if l.weight.iter().chain(&l.bias).any(|v| !v.is_finite()) {
+                return Err(format!(
+                    "layer {i} contains non-finite weights (NaN or inf)"
+                ));
+            }
+            width = l.out_dim;
+        }
+        if width != d {
+            return Err(format!("last layer outputs {width} values, expected {d}"));
+        }
+        let codec = info.codec();
+        codec.validate(d, k)?;
+        let n = &info.normalization;
+        if n.delta_mean.len() != d || n.delta_std.len() != d {
+            return Err(format!("delta normalization must have {d} values"));
+        }
+        if n.delta_mean
+            .iter()
+            .chain(&n.delta_std)
+            .any(|v| !v.is_finite())
+        {
+            return Err("delta normalization contains non-finite values".into());
+        }
+        Ok(MlpModel {
+            info,
+            codec,
+            layers,
+        })
+    }
+
+    /// The metadata (env, dims, layer sizes, activation, normalization, training summary).
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// Mutable metadata (e.g. to attach a training summary before saving).
+    pub fn info_mut(&mut self) -> &mut ModelInfo {
+        &mut self.info
+    }
+
+    /// The env ↔ model-space codec.
+    pub fn codec(&self) -> &Codec {
+        &self.codec
+    }
+
+    /// The layers, input first.
+    pub fn layers(&self) -> &[Dense] {
+        &self.layers
+    }
+
+    /// Number of parameters.
+    pub fn num_params(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| l.weight.len() + l.bias.len())
+            .sum()
+    }
+}
+
+/// c[m × n] = a[m × k] · wᵀ + bias, with w [n × k] row-major.
+fn linear_forward(a: &[f32], m: usize, w: &Dense, c: &mut [f32]) {
+    let (k, n) = (w.in_dim, w.out_dim);
+    let (a, c) = (&a[..m * k], &mut c[..m * n]);
+    if m <= SMALL_BATCH {
+        for (row, out) in a.chunks_exact(k).zip(c.chunks_exact_mut(n)) {
+            for ((o, wr), b) in out.iter_mut().zip(w.weight.chunks_exact(k)).zip(&w.bias) {
+                *o = b + dot(row, wr);
+            }
+        }
+        return;
+    }
+    for out in c.chunks_exact_mut(n) {
+        out.copy_from_slice(&w.bias);
+    }
+    // SAFETY: a holds m×k values (row stride k), wᵀ is read through w's n×k values with row stride 1 and
+    // column stride k, c holds m×n values (row stride n); the slices above bound-check all three.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            k as isize,
+            1,
+            w.weight.as_ptr(),
+            1,
+            k as isize,
+            1.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
+/// c[m × k] = g[m × n] · w, with w [n × k] row-major (the input gradient of a linear layer).
+fn linear_backward(g: &[f32], m: usize, w: &Dense, c: &mut [f32]) {
+    let (k, n) = (w.in_dim, w.out_dim);
+    let (g, c) = (&g[..m * n], &mut c[..m * k]);
+    if m <= SMALL_BATCH {
+        for (grow, out) in g.chunks_exact(n).zip(c.chunks_exact_mut(k)) {
+            out.fill(0.0);
+            for (gj, wr) in grow.iter().zip(w.weight.chunks_exact(k)) {
+                for (o, wv) in out.iter_mut().zip(wr) {
+                    *o += gj * wv;
+                }
+            }
+        }
+        return;
+    }
+    // SAFETY: g holds m×n values (row stride n), w holds n×k values (row stride k), c holds m×k values.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            n,
+            k,
+            1.0,
+            g.as_ptr(),
+            n as isize,
+            1,
+            w.weight.as_ptr(),
+            k as isize,
+            1,
+            0.0,
+            c.as_mut_ptr(),
+            k as isize,
+            1,
+        );
+    }
+}
+
+/// Dot product with 8 independent accumulators so the compiler vectorizes it.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let mut s: f32 = ar.iter().zip(br).map(|(x, y)| x * y).sum();
+    for v in acc {
+        s += v;
+    }
+    s
+}
+
+/// Applies the activation in place to `z`, writing its derivative at z into `deriv`.
+fn activate(act: Activation, z: &mut [f32], deriv: &mut [f32]) {
+    match act {
+        Activation::Silu => {
+            for (v, d) in z.iter_mut().zip(deriv.iter_mut()) {
+                let sig = 1.0 / (1.0 + (-*v).exp());
+                let y = *v * sig;
+                *d = sig + y * (1.0 - sig);
+                *v = y;
+            }
+        }
+        Activation::Tanh => {
+            for (v, d) in z.iter_mut().zip(deriv.iter_mut()) {
+                let t = v.tanh();
+                *d = 1.0 - t * t;
+                *v = t;
+            }
+        }
+    }
+}
+
+impl WorldModel for MlpModel {
+    fn env(&self) -> Option<EnvKind> {
+        Some(self.info.env)
+    }
+    fn state_dim(&self) -> usize {
+        self.info.state_dim
+    }
+    fn action_dim(&self) -> usize {
+        self.info.action_dim
+    }
+
+    fn forward(&self, states: &[f32], actions: &[f32], out: &mut [f32], tape: &mut Tape) {
+        let (d, k) = (self.info.state_dim, self.info.action_dim);
+        let b = states.len() / d;
+        let nl = self.layers.len();
+        tape.batch = b;
+        tape.bufs.resize_with(2 * nl - 1, Vec::new);
+        let x = &mut tape.bufs[0];
+        x.resize(b * (d + k), 0.0);
+        for ((row, s), a) in x
+            .chunks_exact_mut(d + k)
+            .zip(states.chunks_exact(d))
+            .zip(actions.chunks_exact(k))
+        {
+            row[..d].copy_from_slice(s);
+            row[d..].copy_from_slice(a);
+        }
+        // bufs: [x, h₁, h₁′, h₂, h₂′, …]: each hidden layer's output and the activation's derivative.
+        for (l, layer) in self.layers[..nl - 1].iter().enumerate() {
+            let (before, after) = tape.bufs.split_at_mut(2 * l + 1);
+            let input = &before[if l == 0 { 0 } else { 2 * l - 1 }];
+            let (h, rest) = after.split_at_mut(1);
+            let (h, deriv) = (&mut h[0], &mut rest[0]);
+            h.resize(b * layer.out_dim, 0.0);
+            deriv.resize(b * layer.out_dim, 0.0);
+            linear_forward(input, b, layer, h);
+            activate(self.info.activation, h, deriv);
+        }
+        let last_in = &tape.bufs[if nl == 1 { 0 } else { 2 * nl - 3 }];
+        let out = &mut out[..b * d];
+        linear_forward(last_in, b, &self.layers[nl - 1], out);
+        let n = &self.info.normalization;
+        for (o_row, s_row) in out.chunks_exact_mut(d).zip(states.chunks_exact(d)) {
+            for i in 0..d {
+                o_row[i] = s_row[i] + n.delta_mean[i] + n.delta_std[i] * o_row[i];
+            }
+        }
+    }
+
+    fn vjp(
+        &self,
+        tape: &Tape,
+        grad_out: &[f32],
+        grad_states: Option<&mut [f32]>,
+        grad_actions: Option<&mut [f32]>,
+    ) {
+        let (d, k, b) = (self.info.state_dim, self.info.action_dim, tape.batch);
+        let nl = self.layers.len();
+        let dstd = &self.info.normalization.delta_std;
+        let mut g: Vec<f32> = grad_out[..b * d]
+            .iter()
+            .enumerate()
+            .map(|(j, v)| v * dstd[j % d])
+            .collect();
+        let mut g_in = Vec::new();
+        for l in (0..nl).rev() {
+            let layer = &self.layers[l];
+            g_in.resize(b * layer.in_dim, 0.0);
+            linear_backward(&g, b, layer, &mut g_in);
+            if l > 0 {
+                for (gv, dv) in g_in.iter_mut().zip(&tape.bufs[2 * l]) {
+                    *gv *= dv;
+                }
+            }
+            std::mem::swap(&mut g, &mut g_in);
+        }
+        if let Some(gs) = grad_states {
+            for ((o, gx), go) in gs
+                .chunks_exact_mut(d)
+                .zip(g.chunks_exact(d + k))
+                .zip(grad_out.chunks_exact(d))
+            {
+                for i in 0..d {
+                    o[i] = go[i] + gx[i];
+                }
+            }
+        }
+        if let Some(ga) = grad_actions {
+            for (o, gx) in ga.chunks_exact_mut(k).zip(g.chunks_exact(d + k)) {
+                o.copy_from_slice(&gx[d..]);
+            }
+        }
+    }
+
+    fn encode_state(&self, env_state: &[f32]) -> Vec<f32> {
+        self.codec.encode_states(env_state)
+    }
+    fn decode_state(&self, model_state: &[f32]) -> Vec<f32> {
+        self.codec.decode_states(model_state)
+    }
+    fn encode_actions(&self, env_actions: &[f32]) -> Vec<f32> {
+        self.codec.encode_actions(env_actions)
+    }
+    fn decode_actions(&self, model_actions: &[f32]) -> Vec<f32> {
+        self.codec.decode_actions(model_actions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::mlp::untrained;
+    use crate::model::rollout::{rollout, RolloutTape};
+
+    fn inputs(b: usize, d: usize, k: usize) -> (Vec<f32>, Vec<f32>) {
+        let s = (0..b * d).map(|i| (i as f32 * 0.61).sin() * 1.3).collect();
+        let a = (0..b * k).map(|i| (i as f32 * 0.37).cos()).collect();
+        (s, a)
+    }
+
+    #[test]
+    fn vjps_match_finite_differences() {
+        for (act, b) in [
+            (Activation::Silu, 3),
+            (Activation::Silu, 9),
+            (Activation::Tanh, 6),
+        ] {
+            let m = untrained(EnvKind::Pusht, &[32, 24], act, 5).unwrap();
+            let (d, k) = (m.state_dim(), m.action_dim());
+            let (s, a) = inputs(b, d, k);
+            let w: Vec<f32> = (0..b * d).map(|i| (i as f32 * 1.7).sin()).collect();
+            let loss = |s: &[f32], a: &[f32]| -> f64 {
+                m.predict(s, a)
+                    .iter()
+                    .zip(&w)
+                    .map(|(o, w)| f64::from(o * w))
+                    .sum()
+            };
+            let mut tape = Tape::default();
+            let mut out = vec![0.0; b * d];
+            m.forward(&s, &a, &mut out, &mut tape);
+            let (mut gs, mut ga) = (vec![0.0; b * d], vec![0.0; b * k]);
+            m.vjp(&tape, &w, Some(&mut gs), Some(&mut ga));
+            let eps = 1e-2;
+            for i in 0..b * d {
+                let (mut p, mut q) = (s.clone(), s.clone());
+                p[i] += eps;
+                q[i] -= eps;
+                let fd = (loss(&p, &a) - loss(&q, &a)) / (2.0 * f64::from(eps));
+                assert!(
+                    (fd - f64::from(gs[i])).abs() < 2e-3,
+                    "state {i}: fd {fd} vjp {}",
+                    gs[i]
+                );
+            }
+            for i in 0..b * k {
+                let (mut p, mut q) = (a.clone(), a.clone());
+                p[i] += eps;
+                q[i] -= eps;
+                let fd = (loss(&s, &p) - loss(&s, &q)) / (2.0 * f64::from(eps));
+                assert!(
+                    (fd - f64::from(ga[i])).abs() < 2e-3,
+                    "action {i}: fd {fd} vjp {}",
+                    ga[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_path_equals_row_path() {
+        let m = untrained(EnvKind::Pointmaze, &[64, 64], Activation::Silu, 2).unwrap();
+        let (d, k) = (m.state_dim(), m.action_dim());
+        let b = 20;
+        let (s, a) = inputs(b, d, k);
+        let batched = m.predict(&s, &a);
+        let mut tape = Tape::default();
+        let mut out = vec![0.0; b * d];
+        m.forward(&s, &a, &mut out, &mut tape);
+        let g: Vec<f32> = (0..b * d).map(|i| (i as f32).cos()).collect();
+        let mut ga = vec![0.0; b * k];
+        m.vjp(&tape, &g, None, Some(&mut ga));
+        for r in 0..b {
+            let one = m.predict(&s[r * d..(r + 1) * d], &a[r * k..(r + 1) * k]);
+            let mut t1 = Tape::default();
+            let mut o1 = vec![0.0; d];
+            m.forward(
+                &s[r * d..(r + 1) * d],
+                &a[r * k..(r + 1) * k],
+                &mut o1,
+                &mut t1,
+            );
+            let mut ga1 = vec![0.0; k];
+            m.vjp(&t1, &g[r * d..(r + 1) * d], None, Some(&mut ga1));
+            for i in 0..d {
+                assert!((one[i] - batched[r * d + i]).abs() < 1e-5);
+            }
+            for j in 0..k {
+                assert!((ga1[j] - ga[r * k + j]).abs() < 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn rollout_equals_repeated_predict() {
+        let m = untrained(EnvKind::Pusht, &[32, 32], Activation::Silu, 9).unwrap();
+        let (d, k, t) = (m.state_dim(), m.action_dim(), 6);
+        let (s0, acts) = inputs(1, d, k * t);
+        let states = rollout(&m, &s0, &acts, 1, t, &mut RolloutTape::default());
+        let mut s = s0.clone();
+        for step in 0..t {
+            s = m.predict(&s, &acts[step * k..(step + 1) * k]);
+            assert_eq!(&states[(step + 1) * d..(step + 2) * d], s.as_slice());
+        }
+    }
+
+    #[test]
+    fn new_rejects_bad_layers() {
+        let m = untrained(EnvKind::Wall, &[8], Activation::Silu, 1).unwrap();
+        let mut layers = m.layers().to_vec();
+        layers[0].weight[3] = f32::NAN;
+        let err = MlpModel::new(m.info().clone(), layers).unwrap_err();
+        assert!(err.contains("non-finite"), "{err}");
+        let mut layers = m.layers().to_vec();
+        layers.pop();
+        assert!(MlpModel::new(m.info().clone(), layers).is_err());
+    }
+}

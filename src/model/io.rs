@@ -1,0 +1,270 @@
+//! Saving and loading world models as safetensors: tensors `layers.{i}.weight` [out, in] and `layers.{i}.bias`
+//! [out] (f32, little-endian) plus string metadata `format`, `format_version` and `model_info` (JSON
+//! [`ModelInfo`]). docs/model-format.md is the reader's guide. Also where shipped models are looked up.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use super::fast::{Dense, MlpModel};
+use super::info::{ModelInfo, FORMAT_NAME, FORMAT_VERSION};
+use crate::env::EnvKind;
+
+/// Environment variable naming a directory that holds `<env>.safetensors` files (overrides the shipped ones).
+pub const MODELS_DIR_VAR: &str = "GRASP_EXPLORER_MODELS";
+
+/// Why a world model could not be loaded or saved. Every message is one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// No file at the path.
+    #[error("no world model at {}: train one with `{train}`", .path.display())]
+    Missing {
+        /// Where we looked.
+        path: PathBuf,
+        /// The command that trains one.
+        train: String,
+    },
+    /// The file exists but could not be read.
+    #[error("cannot read world model {}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Not a safetensors file, or its tensors/metadata do not describe a valid model.
+    #[error("{} is not a valid world-model file: {reason}", .path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A model written by an incompatible format version.
+    #[error("{} has world-model format version {got}, this build reads version {FORMAT_VERSION}: retrain it with `{train}`", .path.display())]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// The version in the file.
+        got: String,
+        /// The command that trains a compatible one.
+        train: String,
+    },
+    /// A valid model for another env.
+    #[error("{} is a world model for {got}, not {expected}", .path.display())]
+    WrongEnv {
+        /// The file.
+        path: PathBuf,
+        /// The env asked for.
+        expected: EnvKind,
+        /// The env in the file.
+        got: EnvKind,
+    },
+    /// Writing failed.
+    #[error("cannot write world model {}: {reason}", .path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// The command that trains a model for `env` (printed in errors).
+pub fn train_command(env: Option<EnvKind>, path: &Path) -> String {
+    match env {
+        Some(e) if *path == default_model_path(e) => format!("grasp-explorer train --env {e}"),
+        Some(e) => format!("grasp-explorer train --env {e} --out {}", path.display()),
+        None => format!("grasp-explorer train --env E --out {}", path.display()),
+    }
+}
+
+/// Where the default model for `env` lives: `$GRASP_EXPLORER_MODELS/<env>.safetensors` if that variable is
+/// set, else `./assets/models/<env>.safetensors` if `./assets/models` exists, else the crate's shipped
+/// `assets/models` directory.
+pub fn default_model_path(env: EnvKind) -> PathBuf {
+    let file = format!("{}.safetensors", env.name());
+    if let Some(dir) = std::env::var_os(MODELS_DIR_VAR).filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join(file);
+    }
+    let local = Path::new("assets/models");
+    if local.is_dir() {
+        return local.join(file);
+    }
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/models")).join(file)
+}
+
+fn env_from_file_name(path: &Path) -> Option<EnvKind> {
+    path.file_stem()?.to_str()?.parse().ok()
+}
+
+/// Loads a model file, validating format, version, shapes and finiteness.
+pub fn load_model(path: &Path) -> Result<MlpModel, ModelError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ModelError::Missing {
+                path: path.to_path_buf(),
+                train: train_command(env_from_file_name(path), path),
+            })
+        }
+        Err(source) => {
+            return Err(ModelError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    decode(&bytes, path)
+}
+
+/// Parses model bytes; `path` is only used in error messages.
+pub fn decode(bytes: &[u8], path: &Path) -> Result<MlpModel, ModelError> {
+    let invalid = |reason: String| ModelError::Invalid {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let (_, header) =
+        SafeTensors::read_metadata(bytes).map_err(|e| invalid(format!("not safetensors ({e})")))?;
+    let tensors =
+        SafeTensors::deserialize(bytes).map_err(|e| invalid(format!("not safetensors ({e})")))?;
+    let meta = header
+        .metadata()
+        .as_ref()
+        .ok_or_else(|| invalid("no metadata".into()))?;
+    if meta.get("format").map(String::as_str) != Some(FORMAT_NAME) {
+        return Err(invalid(format!("metadata 'format' is not '{FORMAT_NAME}'")));
+    }
+    let version = meta.get("format_version").cloned().unwrap_or_default();
+    if version != FORMAT_VERSION.to_string() {
+        return Err(ModelError::Version {
+            path: path.to_path_buf(),
+            got: if version.is_empty() {
+                "(none)".into()
+            } else {
+                version
+            },
+            train: train_command(env_from_file_name(path), path),
+        });
+    }
+    let json = meta
+        .get("model_info")
+        .ok_or_else(|| invalid("metadata has no 'model_info'".into()))?;
+    let info: ModelInfo =
+        serde_json::from_str(json).map_err(|e| invalid(format!("bad 'model_info' JSON ({e})")))?;
+    if info.format_version != FORMAT_VERSION {
+        return Err(ModelError::Version {
+            path: path.to_path_buf(),
+            got: info.format_version.to_string(),
+            train: train_command(Some(info.env), path),
+        });
+    }
+    let mut layers = Vec::with_capacity(info.layers.len());
+    for (i, &[out_dim, in_dim]) in info.layers.iter().enumerate() {
+        let weight = read_f32(&tensors, &format!("layers.{i}.weight"), &[out_dim, in_dim])
+            .map_err(invalid)?;
+        let bias = read_f32(&tensors, &format!("layers.{i}.bias"), &[out_dim]).map_err(invalid)?;
+        layers.push(Dense {
+            in_dim,
+            out_dim,
+            weight,
+            bias,
+        });
+    }
+    if tensors.len() != 2 * layers.len() {
+        return Err(invalid(format!(
+            "file has {} tensors, metadata describes {}",
+            tensors.len(),
+            2 * layers.len()
+        )));
+    }
+    MlpModel::new(info, layers).map_err(invalid)
+}
+
+fn read_f32(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
+    let t = st
+        .tensor(name)
+        .map_err(|_| format!("missing tensor '{name}'"))?;
+    if t.dtype() != Dtype::F32 {
+        return Err(format!("tensor '{name}' is {:?}, expected F32", t.dtype()));
+    }
+    if t.shape() != shape {
+        return Err(format!(
+            "tensor '{name}' has shape {:?}, expected {shape:?}",
+            t.shape()
+        ));
+    }
+    Ok(t.data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
+
+/// Serializes a model to safetensors bytes.
+pub fn encode(model: &MlpModel) -> Result<Vec<u8>, String> {
+    let info_json = serde_json::to_string(model.info()).map_err(|e| e.to_string())?;
+    let metadata = HashMap::from([
+        ("format".to_string(), FORMAT_NAME.to_string()),
+        ("format_version".to_string(), FORMAT_VERSION.to_string()),
+        ("model_info".to_string(), info_json),
+    ]);
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = model
+        .layers()
+        .iter()
+        .enumerate()
+        .flat_map(|(i, l)| {
+            [
+                (
+                    format!("layers.{i}.weight"),
+                    vec![l.out_dim, l.in_dim],
+                    to_le(&l.weight),
+                ),
+                (format!("layers.{i}.bias"), vec![l.out_dim], to_le(&l.bias)),
+            ]
+        })
+        .collect();
+    let mut views = Vec::with_capacity(bytes.len());
+    for (name, shape, data) in &bytes {
+        let v = TensorView::new(Dtype::F32, shape.clone(), data).map_err(|e| e.to_string())?;
+        views.push((name.clone(), v));
+    }
+    safetensors::tensor::serialize(views, Some(metadata)).map_err(|e| e.to_string())
+}
+
+fn to_le(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Writes a model atomically (temp file + rename), creating the parent directory if needed.
+pub fn save_model(model: &MlpModel, path: &Path) -> Result<(), ModelError> {
+    let write_err = |reason: String| ModelError::Write {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = encode(model).map_err(write_err)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| write_err(e.to_string()))?;
+    }
+    crate::util::write_atomic(path, &bytes).map_err(|e| write_err(e.to_string()))
+}
+
+/// Loads the model for `env` from `path_override` or the default path, checking it was trained for `env`.
+pub fn load_env_model(env: EnvKind, path_override: Option<&Path>) -> Result<MlpModel, ModelError> {
+    let path = path_override.map_or_else(|| default_model_path(env), Path::to_path_buf);
+    let model = match load_model(&path) {
+        Err(ModelError::Missing { path, .. }) => {
+            let train = train_command(Some(env), &path);
+            return Err(ModelError::Missing { path, train });
+        }
+        other => other?,
+    };
+    if model.info().env != env {
+        return Err(ModelError::WrongEnv {
+            path,
+            expected: env,
+            got: model.info().env,
+        });
+    }
+    Ok(model)
+}

@@ -1,0 +1,281 @@
+//! The CEM baseline (spec §B.1, DINO-WM `planning/cem.py`): a diagonal Gaussian over the T × K normalized
+//! actions; each iteration draws N plans (plan 0 is the mean itself), rolls them all out serially — each of
+//! the T steps one model call batched over the N plans — ranks them by ‖rollout_T − g‖², and refits mean and
+//! std (unbiased) to the top k. The snapshot shows the serial rollout of the new mean as its states.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rand::Rng as _;
+use rand_distr::StandardNormal;
+
+use super::emit::{self, Parts};
+use super::serial::{all_finite, sq_dist, SerialRollout};
+use super::{
+    CemParams, InForce, LossTerms, ModelProblem, Phase, PlanError, Planner, PlannerParams, Snapshot,
+};
+use crate::model::WorldModel;
+use crate::util::{rng_for, Rng};
+
+/// Fills `order` with 0..costs.len() sorted by ascending cost (NaN last, ties by index: deterministic).
+pub(crate) fn elite_order(costs: &[f32], order: &mut Vec<usize>) {
+    order.clear();
+    order.extend(0..costs.len());
+    let key = |i: usize| {
+        let c = costs[i];
+        if c.is_nan() {
+            f32::INFINITY
+        } else {
+            c
+        }
+    };
+    order.sort_unstable_by(|&a, &b| key(a).total_cmp(&key(b)).then(a.cmp(&b)));
+}
+
+/// Mean and unbiased variance (0 for a single elite) per element over the elite plans (`samples` holds
+/// plans of length `plan`, `elites` their indices).
+pub(crate) fn elite_stats(
+    samples: &[f32],
+    plan: usize,
+    elites: &[usize],
+    mean: &mut [f32],
+    var: &mut [f32],
+) {
+    let n = elites.len() as f32;
+    mean.iter_mut().for_each(|m| *m = 0.0);
+    for &e in elites {
+        for (m, x) in mean.iter_mut().zip(&samples[e * plan..(e + 1) * plan]) {
+            *m += x;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n);
+    var.iter_mut().for_each(|v| *v = 0.0);
+    if elites.len() < 2 {
+        return;
+    }
+    for &e in elites {
+        for ((v, x), m) in var
+            .iter_mut()
+            .zip(&samples[e * plan..(e + 1) * plan])
+            .zip(mean.iter())
+        {
+            *v += (x - m) * (x - m);
+        }
+    }
+    let denom = n - 1.0;
+    var.iter_mut().for_each(|v| *v /= denom);
+}
+
+/// The CEM planner. Build it with [`super::make_planner`].
+pub struct CemPlanner {
+    model: Arc<dyn WorldModel>,
+    params: CemParams,
+    s0: Vec<f32>,
+    goal: Vec<f32>,
+    horizon: usize,
+    mean: Vec<f32>,
+    std: Vec<f32>,
+    var: Vec<f32>,
+    backup_mean: Vec<f32>,
+    backup_std: Vec<f32>,
+    samples: Vec<f32>,
+    costs: Vec<f32>,
+    order: Vec<usize>,
+    batch: SerialRollout,
+    report: SerialRollout,
+    residuals: Vec<f32>,
+    loss: LossTerms,
+    rng: Rng,
+    iteration: usize,
+    time_s: f64,
+    diverged: bool,
+    last: Arc<Snapshot>,
+}
+
+impl CemPlanner {
+    /// CEM at μ = 0, σ = `init_std`.
+    pub fn new(
+        problem: &ModelProblem,
+        model: Arc<dyn WorldModel>,
+        params: CemParams,
+        seed: u64,
+    ) -> Result<Self, PlanError> {
+        PlannerParams::Cem(params.clone()).validate()?;
+        problem.check(model.as_ref())?;
+        let plan = problem.horizon * model.action_dim();
+        let mut me = CemPlanner {
+            s0: problem.start.clone(),
+            goal: problem.goal.clone(),
+            horizon: problem.horizon,
+            mean: vec![0.0; plan],
+            std: vec![params.init_std; plan],
+            var: vec![0.0; plan],
+            backup_mean: vec![0.0; plan],
+            backup_std: vec![0.0; plan],
+            samples: Vec::new(),
+            costs: Vec::new(),
+            order: Vec::new(),
+            batch: SerialRollout::default(),
+            report: SerialRollout::default(),
+            residuals: vec![0.0; problem.horizon],
+            loss: LossTerms::default(),
+            rng: rng_for(seed, "cem"),
+            iteration: 0,
+            time_s: 0.0,
+            diverged: false,
+            last: Arc::new(Snapshot::empty(PlannerParams::Cem(params.clone()))),
+            model,
+            params,
+        };
+        me.roll_out_mean();
+        me.emit();
+        Ok(me)
+    }
+
+    fn roll_out_mean(&mut self) {
+        self.report
+            .run(self.model.as_ref(), &self.s0, &self.mean, 1, self.horizon);
+        let d = self.model.state_dim();
+        let traj = self.report.states();
+        let goal_sum: f32 = (1..=self.horizon)
+            .map(|t| sq_dist(&traj[t * d..(t + 1) * d], &self.goal))
+            .sum();
+        self.loss = LossTerms {
+            dynamics: 0.0,
+            goal: goal_sum / d as f32,
+            terminal: sq_dist(self.report.final_states(), &self.goal).sqrt(),
+            total: sq_dist(self.report.final_states(), &self.goal) / d as f32,
+        };
+    }
+
+    fn emit(&mut self) -> Arc<Snapshot> {
+        let (d, k) = (self.model.state_dim(), self.model.action_dim());
+        let traj = self.report.states();
+        emit::emit(
+            &mut self.last,
+            Parts {
+                iteration: self.iteration,
+                phase: Phase::Cem,
+                horizon: self.horizon,
+                state_dim: d,
+                action_dim: k,
+                states: traj,
+                actions: &self.mean,
+                predictions: &traj[d..],
+                residuals: &self.residuals,
+                rollout: traj,
+                rollout_iteration: self.iteration,
+                loss: self.loss,
+                in_force: InForce::default(),
+                params: &PlannerParams::Cem(self.params.clone()),
+                planner_time_s: self.time_s,
+            },
+        )
+    }
+
+    fn run_iteration(&mut self) -> Option<String> {
+        let (d, plan) = (self.model.state_dim(), self.mean.len());
+        let (n, topk) = (
+            self.params.samples,
+            self.params.topk.min(self.params.samples),
+        );
+        self.samples.resize(n * plan, 0.0);
+        self.costs.resize(n, 0.0);
+        self.samples[..plan].copy_from_slice(&self.mean);
+        for i in 1..n {
+            for j in 0..plan {
+                let z: f32 = self.rng.sample(StandardNormal);
+                self.samples[i * plan + j] = self.mean[j] + self.std[j] * z;
+            }
+        }
+        self.batch.run(
+            self.model.as_ref(),
+            &self.s0,
+            &self.samples,
+            n,
+            self.horizon,
+        );
+        for (i, c) in self.costs.iter_mut().enumerate() {
+            *c = sq_dist(&self.batch.final_states()[i * d..(i + 1) * d], &self.goal);
+        }
+        elite_order(&self.costs, &mut self.order);
+        self.backup_mean.copy_from_slice(&self.mean);
+        self.backup_std.copy_from_slice(&self.std);
+        elite_stats(
+            &self.samples,
+            plan,
+            &self.order[..topk],
+            &mut self.mean,
+            &mut self.var,
+        );
+        let floor = self.params.min_std;
+        for (s, v) in self.std.iter_mut().zip(&self.var) {
+            *s = v.sqrt().max(floor);
+        }
+        self.roll_out_mean();
+        let l = &self.loss;
+        let bad = if !all_finite(&self.mean) || !all_finite(&self.std) {
+            Some("non-finite action distribution".to_string())
+        } else if !(l.goal.is_finite() && l.terminal.is_finite()) {
+            Some(format!(
+                "non-finite rollout of the mean (terminal {})",
+                l.terminal
+            ))
+        } else {
+            None
+        };
+        if bad.is_some() {
+            self.mean.copy_from_slice(&self.backup_mean);
+            self.std.copy_from_slice(&self.backup_std);
+        }
+        bad
+    }
+}
+
+impl Planner for CemPlanner {
+    fn step(&mut self) -> Arc<Snapshot> {
+        if self.diverged {
+            return self.last.clone();
+        }
+        let started = Instant::now();
+        let bad = self.run_iteration();
+        self.time_s += started.elapsed().as_secs_f64();
+        if let Some(reason) = bad {
+            self.diverged = true;
+            return emit::diverged(&mut self.last, self.iteration, reason, self.time_s);
+        }
+        let snap = self.emit();
+        self.iteration += 1;
+        snap
+    }
+
+    fn set_params(&mut self, params: PlannerParams) -> Result<(), PlanError> {
+        match params {
+            PlannerParams::Cem(p) => {
+                PlannerParams::Cem(p.clone()).validate()?;
+                self.params = p;
+                Ok(())
+            }
+            other => Err(PlanError::WrongParams {
+                planner: "cem",
+                got: other.family(),
+            }),
+        }
+    }
+
+    fn params(&self) -> PlannerParams {
+        PlannerParams::Cem(self.params.clone())
+    }
+
+    fn actions(&self) -> &[f32] {
+        &self.mean
+    }
+
+    fn iteration(&self) -> usize {
+        self.iteration
+    }
+
+    fn latest(&self) -> Arc<Snapshot> {
+        self.last.clone()
+    }
+}

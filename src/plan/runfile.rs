@@ -1,0 +1,277 @@
+//! Run files: one optimization run as JSON lines (format in docs/run-format.md). Line 1 is a header (format
+//! name and version, problem in env and model units, planner preset, params, seed, model info), then one
+//! snapshot per line (every one, or every k-th plus all sync iterations, a divergence and the last), then
+//! optionally an end line with the trial result. Each line is a JSON object whose `kind` says which.
+//! Written to a temp file and renamed into place when finished.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::runner::TrialResult;
+use super::{ModelProblem, Phase, PlannerParams, Snapshot, Status};
+use crate::env::Problem;
+use crate::util::temp_path_for;
+
+/// Value of the header's `format` field.
+pub const FORMAT: &str = "grasp-explorer-run";
+/// Current format version.
+pub const VERSION: u32 = 1;
+
+/// Errors reading or writing run files.
+#[derive(Debug, thiserror::Error)]
+pub enum RunFileError {
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    /// A line that is not valid for the format.
+    #[error("{path} line {line}: {msg}")]
+    Parse {
+        path: String,
+        line: usize,
+        msg: String,
+    },
+}
+
+/// Which model planned.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Weights file, if loaded from one.
+    pub path: Option<String>,
+    /// State dimension D.
+    pub state_dim: usize,
+    /// Action dimension K.
+    pub action_dim: usize,
+}
+
+/// The first line of a run file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunHeader {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Format version ([`VERSION`]).
+    pub version: u32,
+    /// Planner preset name (e.g. "grasp", "grasp-nosync", "cem").
+    pub planner: String,
+    /// Parameters at the start of the run (each snapshot carries those in force).
+    pub params: PlannerParams,
+    /// Planner seed.
+    pub seed: u64,
+    /// The problem in env units.
+    pub problem: Problem,
+    /// The problem in model space.
+    pub model_problem: ModelProblem,
+    /// The model.
+    pub model: ModelInfo,
+    /// Snapshot cadence (1 = every snapshot).
+    pub save_every: usize,
+    /// Writer's version string.
+    pub tool: String,
+}
+
+impl RunHeader {
+    /// A header with the current format, version and tool version.
+    pub fn new(
+        planner: &str,
+        params: PlannerParams,
+        seed: u64,
+        problem: Problem,
+        model_problem: ModelProblem,
+        model: ModelInfo,
+        save_every: usize,
+    ) -> RunHeader {
+        RunHeader {
+            format: FORMAT.into(),
+            version: VERSION,
+            planner: planner.into(),
+            params,
+            seed,
+            problem,
+            model_problem,
+            model,
+            save_every: save_every.max(1),
+            tool: format!("grasp-explorer {}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// One line of a run file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum RunLine {
+    /// The header (first line).
+    Header(RunHeader),
+    /// One snapshot.
+    Snapshot(Snapshot),
+    /// The trial result (last line, optional).
+    End(TrialResult),
+}
+
+/// A whole run file in memory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    /// The header.
+    pub header: RunHeader,
+    /// Snapshots in file order.
+    pub snapshots: Vec<Snapshot>,
+    /// The result, if the run finished normally.
+    pub result: Option<TrialResult>,
+}
+
+/// Streams a run to disk.
+pub struct RunWriter {
+    out: Option<BufWriter<File>>,
+    tmp: PathBuf,
+    path: PathBuf,
+    save_every: usize,
+    last_written: Option<usize>,
+}
+
+impl RunWriter {
+    /// Starts a run file at `path` (written to a temp file until [`RunWriter::finish`]).
+    pub fn create(path: &Path, header: &RunHeader) -> Result<RunWriter, RunFileError> {
+        let tmp = temp_path_for(path);
+        let io = |source| RunFileError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let file = File::create(&tmp).map_err(io)?;
+        let mut w = RunWriter {
+            out: Some(BufWriter::new(file)),
+            tmp,
+            path: path.to_path_buf(),
+            save_every: header.save_every.max(1),
+            last_written: None,
+        };
+        w.line(&RunLine::Header(header.clone()))?;
+        Ok(w)
+    }
+
+    fn line(&mut self, line: &RunLine) -> Result<(), RunFileError> {
+        let path = self.path.display().to_string();
+        let Some(out) = self.out.as_mut() else {
+            return Ok(());
+        };
+        serde_json::to_writer(&mut *out, line).map_err(|e| RunFileError::Parse {
+            path: path.clone(),
+            line: 0,
+            msg: e.to_string(),
+        })?;
+        out.write_all(b"\n")
+            .map_err(|source| RunFileError::Io { path, source })
+    }
+
+    /// Writes `snap` if the cadence keeps it: every `save_every`-th iteration, every sync iteration and a
+    /// divergence.
+    pub fn offer(&mut self, snap: &Snapshot) -> Result<(), RunFileError> {
+        let keep = snap.iteration % self.save_every == 0
+            || snap.phase == Phase::Sync
+            || matches!(snap.status, Status::Diverged { .. });
+        if keep {
+            self.write_snapshot(snap)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `snap` unconditionally.
+    pub fn write_snapshot(&mut self, snap: &Snapshot) -> Result<(), RunFileError> {
+        self.line(&RunLine::Snapshot(snap.clone()))?;
+        self.last_written = Some(snap.iteration);
+        Ok(())
+    }
+
+    /// Writes `last` if the cadence skipped it, then the result line (if any), and moves the file into place.
+    pub fn finish(
+        mut self,
+        last: Option<&Snapshot>,
+        result: Option<&TrialResult>,
+    ) -> Result<(), RunFileError> {
+        if let Some(s) = last {
+            if self.last_written != Some(s.iteration) {
+                self.write_snapshot(s)?;
+            }
+        }
+        if let Some(r) = result {
+            self.line(&RunLine::End(r.clone()))?;
+        }
+        let io = |source| RunFileError::Io {
+            path: self.path.display().to_string(),
+            source,
+        };
+        let Some(out) = self.out.take() else {
+            return Ok(());
+        };
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&self.tmp, &self.path).map_err(io)
+    }
+}
+
+impl Drop for RunWriter {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            std::fs::remove_file(&self.tmp).ok();
+        }
+    }
+}
+
+/// Reads a whole run file.
+pub fn read_run(path: &Path) -> Result<Run, RunFileError> {
+    let p = path.display().to_string();
+    let file = File::open(path).map_err(|source| RunFileError::Io {
+        path: p.clone(),
+        source,
+    })?;
+    let parse_err = |line: usize, msg: String| RunFileError::Parse {
+        path: p.clone(),
+        line,
+        msg,
+    };
+    let mut header = None;
+    let mut snapshots = Vec::new();
+    let mut result = None;
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let n = i + 1;
+        let line = line.map_err(|source| RunFileError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed: RunLine =
+            serde_json::from_str(&line).map_err(|e| parse_err(n, e.to_string()))?;
+        match (parsed, header.is_some()) {
+            (RunLine::Header(h), false) => {
+                if h.format != FORMAT {
+                    return Err(parse_err(
+                        n,
+                        format!("not a run file (format '{}')", h.format),
+                    ));
+                }
+                if h.version > VERSION {
+                    return Err(parse_err(
+                        n,
+                        format!("format version {} is newer than {VERSION}", h.version),
+                    ));
+                }
+                header = Some(h);
+            }
+            (_, false) => return Err(parse_err(n, "the first line must be the header".into())),
+            (RunLine::Header(_), true) => return Err(parse_err(n, "a second header".into())),
+            (RunLine::Snapshot(s), true) => snapshots.push(s),
+            (RunLine::End(r), true) => result = Some(r),
+        }
+    }
+    let header = header.ok_or_else(|| parse_err(1, "empty file".into()))?;
+    Ok(Run {
+        header,
+        snapshots,
+        result,
+    })
+}

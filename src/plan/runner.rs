@@ -1,0 +1,255 @@
+//! Running planners against the simulator: execute a model-space plan open-loop in the env
+//! ([`execute_plan`]), and run one trial under a budget with periodic success checks ([`run_trial`]).
+//!
+//! Timing: `planning_time_s` is the planner's own compute time (the sum of its `step` calls, from the
+//! snapshots); success checks, the snapshot callback and I/O are excluded. `time_to_success_s` is the planner
+//! time at the first check that found the current plan successful in the simulator.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{make_planner, ModelProblem, PlanError, PlannerParams, Snapshot, Status};
+use crate::env::{step_chunk, Problem, CHUNK_ACTION_DIM};
+use crate::model::rollout::rollout_final;
+use crate::model::WorldModel;
+
+/// The simulator's verdict on one plan executed open-loop from the problem's start.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Execution {
+    /// Env state after each world-model step, starting with the start state (T+1 entries).
+    pub env_states: Vec<Vec<f32>>,
+    /// The last of `env_states`.
+    pub final_state: Vec<f32>,
+    /// The env's success rule on the final state against the goal.
+    pub success: bool,
+    /// The position distance the success rule thresholds (env units).
+    pub final_distance: f32,
+}
+
+/// Decodes `model_actions` ([T × K], normalized) to env actions and steps the simulator through them from
+/// `problem.start`, FRAMESKIP env steps per world-model step.
+pub fn execute_plan(
+    problem: &Problem,
+    model: &dyn WorldModel,
+    model_actions: &[f32],
+) -> Result<Execution, PlanError> {
+    let k = model.action_dim();
+    if k == 0 || model_actions.len() % k != 0 {
+        return Err(PlanError::Problem(format!(
+            "plan has {} values, not a multiple of the action size {k}",
+            model_actions.len()
+        )));
+    }
+    if !model_actions.iter().all(|v| v.is_finite()) {
+        return Err(PlanError::Problem("plan has non-finite actions".into()));
+    }
+    let env_actions = model.decode_actions(model_actions);
+    let steps = model_actions.len() / k;
+    if env_actions.len() != steps * CHUNK_ACTION_DIM {
+        return Err(PlanError::Problem(format!(
+            "{steps} model actions decode to {} env values, expected {}",
+            env_actions.len(),
+            steps * CHUNK_ACTION_DIM
+        )));
+    }
+    let mut env = problem.env.make();
+    env.set_state(&problem.start)?;
+    let mut env_states = Vec::with_capacity(steps + 1);
+    env_states.push(env.state());
+    for chunk in env_actions.chunks_exact(CHUNK_ACTION_DIM) {
+        env_states.push(step_chunk(env.as_mut(), chunk));
+    }
+    let final_state = env_states.last().cloned().unwrap_or_default();
+    Ok(Execution {
+        success: problem.env.is_success(&final_state, &problem.goal),
+        final_distance: problem.env.goal_distance(&final_state, &problem.goal),
+        final_state,
+        env_states,
+    })
+}
+
+/// How long a trial may run, in planner time only. At least one limit must be set; the trial stops at
+/// whichever comes first (a time limit is checked after each iteration, so it may overshoot by one).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    /// Maximum iterations.
+    pub max_iters: Option<usize>,
+    /// Maximum planner time, seconds.
+    pub max_seconds: Option<f64>,
+}
+
+impl Budget {
+    /// A budget of `n` iterations.
+    pub fn iters(n: usize) -> Budget {
+        Budget {
+            max_iters: Some(n),
+            max_seconds: None,
+        }
+    }
+
+    /// A budget of `s` seconds of planner time.
+    pub fn seconds(s: f64) -> Budget {
+        Budget {
+            max_iters: None,
+            max_seconds: Some(s),
+        }
+    }
+
+    fn validate(&self) -> Result<(), PlanError> {
+        if self.max_iters.is_none() && self.max_seconds.is_none() {
+            return Err(PlanError::InvalidParam {
+                name: "budget",
+                value: "none".into(),
+                expected: "give a maximum number of iterations or seconds",
+            });
+        }
+        if let Some(s) = self.max_seconds {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(PlanError::InvalidParam {
+                    name: "max_seconds",
+                    value: s.to_string(),
+                    expected: "must be a finite number > 0",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn exhausted(&self, iters: usize, seconds: f64) -> bool {
+        self.max_iters.is_some_and(|m| iters >= m) || self.max_seconds.is_some_and(|s| seconds >= s)
+    }
+}
+
+/// How a trial checks and stops.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrialOptions {
+    /// Execute the current plan in the simulator every this many iterations (0 = only the final plan),
+    /// until the first success. Not counted in planner time.
+    pub check_every: usize,
+    /// Stop at the first successful check (the benchmark's rule, as DINO-WM's evaluator). Off runs the full
+    /// budget and judges the final plan.
+    pub stop_on_success: bool,
+}
+
+/// The outcome of one trial.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrialResult {
+    /// The final plan, executed open-loop, meets the env's success rule.
+    pub success: bool,
+    /// Env-unit distance of the final executed state to the goal (the quantity the success rule thresholds).
+    pub final_distance: f32,
+    /// ‖rollout_T(final actions) − g‖₂ in model space.
+    pub model_terminal_error: f32,
+    /// Iterations run.
+    pub iterations: usize,
+    /// Planner compute time, seconds (checks excluded).
+    pub planning_time_s: f64,
+    /// Planner time at the first successful check (or at the end if only the final plan succeeded).
+    pub time_to_success_s: Option<f64>,
+    /// iterations / planning_time_s.
+    pub iters_per_s: f64,
+    /// "diverged at iteration k: reason" if the planner diverged (the final plan is then its last finite
+    /// plan).
+    pub diverged: Option<String>,
+    /// Wall time spent on success checks, seconds (not in planning time).
+    pub check_time_s: f64,
+    /// The final plan in env units (flat 2-d env actions, FRAMESKIP per world-model step).
+    pub env_actions: Vec<f32>,
+    /// The final plan in model space [T × K].
+    pub model_actions: Vec<f32>,
+    /// The simulator's final state.
+    pub final_state: Vec<f32>,
+}
+
+/// One trial with stop-on-success: builds the planner for `problem`, steps it until the budget is spent or a
+/// check (every `check_every` iterations) succeeds, then judges the final plan. `on_snapshot` sees every
+/// snapshot (its time is not counted).
+pub fn run_trial(
+    problem: &Problem,
+    model: Arc<dyn WorldModel>,
+    params: &PlannerParams,
+    seed: u64,
+    budget: Budget,
+    check_every: usize,
+    on_snapshot: impl FnMut(&Arc<Snapshot>),
+) -> Result<TrialResult, PlanError> {
+    let opts = TrialOptions {
+        check_every,
+        stop_on_success: true,
+    };
+    run_trial_with(problem, model, params, seed, budget, opts, on_snapshot)
+}
+
+/// [`run_trial`] with explicit options (e.g. run the full budget without stopping on success).
+pub fn run_trial_with(
+    problem: &Problem,
+    model: Arc<dyn WorldModel>,
+    params: &PlannerParams,
+    seed: u64,
+    budget: Budget,
+    opts: TrialOptions,
+    mut on_snapshot: impl FnMut(&Arc<Snapshot>),
+) -> Result<TrialResult, PlanError> {
+    budget.validate()?;
+    let mp = ModelProblem::from_problem(problem, model.as_ref())?;
+    let mut planner = make_planner(params, &mp, model.clone(), seed)?;
+    let (mut iters, mut time_s, mut check_time_s) = (0usize, 0.0f64, 0.0f64);
+    let mut time_to_success = None;
+    let mut diverged = None;
+    while !budget.exhausted(iters, time_s) {
+        let snap = planner.step();
+        time_s = snap.planner_time_s;
+        if let Status::Diverged { iteration, reason } = &snap.status {
+            diverged = Some(format!("diverged at iteration {iteration}: {reason}"));
+            on_snapshot(&snap);
+            break;
+        }
+        iters += 1;
+        on_snapshot(&snap);
+        drop(snap);
+        if opts.check_every > 0 && iters % opts.check_every == 0 && time_to_success.is_none() {
+            let started = std::time::Instant::now();
+            let ok = execute_plan(problem, model.as_ref(), planner.actions())?.success;
+            check_time_s += started.elapsed().as_secs_f64();
+            if ok {
+                time_to_success = Some(time_s);
+                if opts.stop_on_success {
+                    break;
+                }
+            }
+        }
+    }
+    let model_actions = planner.actions().to_vec();
+    let started = std::time::Instant::now();
+    let exec = execute_plan(problem, model.as_ref(), &model_actions)?;
+    check_time_s += started.elapsed().as_secs_f64();
+    if exec.success && time_to_success.is_none() {
+        time_to_success = Some(time_s);
+    }
+    let fin = rollout_final(model.as_ref(), &mp.start, &model_actions, 1, mp.horizon);
+    let model_terminal_error = fin
+        .iter()
+        .zip(&mp.goal)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f32>()
+        .sqrt();
+    Ok(TrialResult {
+        success: exec.success,
+        final_distance: exec.final_distance,
+        model_terminal_error,
+        iterations: iters,
+        planning_time_s: time_s,
+        time_to_success_s: time_to_success,
+        iters_per_s: if time_s > 0.0 {
+            iters as f64 / time_s
+        } else {
+            0.0
+        },
+        diverged,
+        check_time_s,
+        env_actions: model.decode_actions(&model_actions),
+        model_actions,
+        final_state: exec.final_state,
+    })
+}

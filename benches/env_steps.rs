@@ -8,8 +8,11 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use grasp_explorer::env::pointmaze::PointMaze;
+use grasp_explorer::env::policies::{Policy, PolicyKind};
 use grasp_explorer::env::pusht::{PushT, ScriptedPusher, ACTION_SCALE};
-use grasp_explorer::env::Env;
+use grasp_explorer::env::wall::Wall;
+use grasp_explorer::env::{Env, EnvKind, Problem};
 
 /// Times `steps` calls of `step_once` after a warm-up of `steps / 10`, then prints and returns env steps/s.
 fn report(env_name: &str, case: &str, steps: usize, mut step_once: impl FnMut(usize)) -> f64 {
@@ -68,8 +71,71 @@ fn pusht_section() {
     });
 }
 
-// Other envs (PointMaze, Wall): add `fn pointmaze_section()` / `fn wall_section()` here and call them in main.
+// ---------------------------------------------------------------------------------------------------------------
+// PointMaze (5 implicit-Euler substeps with exact swept disc-vs-box collision per env step)
+// ---------------------------------------------------------------------------------------------------------------
+
+fn pointmaze_section() {
+    // Free motion in the middle of the connector: small oscillating commands, no wall contact.
+    let mut env = PointMaze::new();
+    env.set_state(&[1.8, 2.8, 0.0, 0.0]).expect("valid state");
+    report("pointmaze", "free motion", 200_000, |i| {
+        let phi = i as f32 * 0.2;
+        env.step(black_box([0.05 * phi.cos(), 0.05 * phi.sin()]));
+    });
+
+    // Wall contact every step: full thrust into the left arm's outer wall, sliding up and down it.
+    let mut env = PointMaze::new();
+    env.set_state(&[0.45, 1.8, 0.0, 0.0]).expect("valid state");
+    report("pointmaze", "pressed against a wall", 200_000, |i| {
+        let up = if (i / 50) % 2 == 0 { 1.0 } else { -1.0 };
+        env.step(black_box([-1.0, up]));
+    });
+
+    // Smooth random actions from random problem starts (reset every 300 steps; includes policy cost).
+    let mut env = PointMaze::new();
+    let mut policy = Policy::new(PolicyKind::Random, EnvKind::Pointmaze, &[], 0);
+    report("pointmaze", "random policy", 200_000, |i| {
+        if i % 300 == 0 {
+            env.reset(i as u64);
+        }
+        let a = policy.act(&[]);
+        env.step(black_box(a));
+    });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Wall (one line-crossing collision test per env step)
+// ---------------------------------------------------------------------------------------------------------------
+
+fn wall_section() {
+    // Smooth random actions: frequent border and wall hits.
+    let mut env = Wall::new();
+    let mut policy = Policy::new(PolicyKind::Random, EnvKind::Wall, &[], 0);
+    report("wall", "random policy", 1_000_000, |i| {
+        if i % 300 == 0 {
+            env.reset(i as u64);
+        }
+        let a = policy.act(&[]);
+        env.step(black_box(a));
+    });
+
+    // The door-seeking scripted policy from problem starts (includes policy cost).
+    let problem = Problem::generate(EnvKind::Wall, 10, 0).expect("problem");
+    let mut env = Wall::new();
+    env.set_state(&problem.start).expect("valid state");
+    let mut policy = Policy::new(PolicyKind::Scripted, EnvKind::Wall, &problem.goal, 0);
+    report("wall", "scripted seeker", 1_000_000, |i| {
+        if i % 300 == 0 {
+            env.set_state(&problem.start).expect("valid state");
+        }
+        let a = policy.act(&env.state());
+        env.step(black_box(a));
+    });
+}
 
 fn main() {
     pusht_section();
+    pointmaze_section();
+    wall_section();
 }

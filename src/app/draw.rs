@@ -231,8 +231,15 @@ impl MeshBuf {
         }
     }
 
-    /// The Bevy mesh of this buffer.
-    pub fn into_mesh(self) -> Mesh {
+    /// The Bevy mesh of this buffer (an empty buffer becomes one invisible degenerate triangle, so no GPU
+    /// buffer is ever zero-sized).
+    pub fn into_mesh(mut self) -> Mesh {
+        if self.positions.is_empty() {
+            self.positions = vec![[0.0; 3]; 3];
+            self.colors = vec![[0.0; 4]; 3];
+            self.uvs = vec![[0.0; 2]; 3];
+            self.indices = vec![0, 1, 2];
+        }
         let mut mesh = Mesh::new(
             PrimitiveTopology::TriangleList,
             RenderAssetUsages::RENDER_WORLD | RenderAssetUsages::MAIN_WORLD,

@@ -90,8 +90,9 @@ fn spawn_layers(
     mut ribbons: ResMut<Assets<RibbonMaterial>>,
 ) {
     let plain = colors.add(ColorMaterial::default());
-    let ribbon = ribbons.add(RibbonMaterial::default());
     for lane in 0..MAX_LANES {
+        // One ribbon material per lane: its uniform carries that lane's sync flash.
+        let ribbon = ribbons.add(RibbonMaterial::default());
         for layer in Layer::ALL {
             let mesh = meshes.add(Mesh::from(Rectangle::new(0.0, 0.0)));
             let mut e = commands.spawn((

@@ -243,6 +243,7 @@ mod tests {
             goal: vec![50.0, 50.0],
             horizon: 6,
             seed: 0,
+            reference_actions: None,
         };
         let snap = snapshot(3, Phase::Sync, 6, 2);
         let d = LaneDraw {

@@ -1,10 +1,235 @@
-//! `grasp-explorer train`: placeholder until its issue lands (owned by the train work).
+//! `grasp-explorer train`: generate simulator data, train a world model with a progress bar, report held-out
+//! accuracy (one-step and open-loop rollouts at 1, 10, 40 model steps) and save it as safetensors.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use grasp_explorer::env::EnvKind;
+use grasp_explorer::model::codec::Codec;
+use grasp_explorer::model::data::{self, DataConfig, Episode, Source};
+use grasp_explorer::model::eval::evaluate;
+use grasp_explorer::model::info::{Activation, TrainingSummary};
+use grasp_explorer::model::io::{default_model_path, save_model};
+use grasp_explorer::model::train::{fit, ModelData, TrainConfig, TrainEvent};
+use grasp_explorer::model::WorldModel;
+
+use super::usage;
 
 /// Arguments of `train`.
 #[derive(Debug, clap::Args)]
-pub struct TrainArgs {}
+pub struct TrainArgs {
+    /// Environment: pusht, pointmaze or wall.
+    #[arg(long)]
+    pub env: EnvKind,
+    /// Output file (default: the shipped model path, assets/models/<env>.safetensors).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seed of data generation, initialization and minibatch order.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Transitions to generate (default per env: see docs/models.md).
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Training epochs (default per env).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Hidden-layer widths, comma-separated.
+    #[arg(long, default_value = "256,256")]
+    pub hidden: String,
+    /// Hidden activation: silu or tanh.
+    #[arg(long, default_value = "silu")]
+    pub activation: Activation,
+    /// Minibatch size.
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    /// Peak Adam learning rate (cosine-decayed to 2% over the run).
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Model steps per generated episode.
+    #[arg(long, default_value_t = 50)]
+    pub episode_len: usize,
+    /// Fraction of episodes held out for validation and the final report, in (0, 0.5].
+    #[arg(long, default_value_t = 0.1)]
+    pub val_frac: f64,
+}
+
+/// Default (samples, epochs) per env: sized to train in well under 15 minutes on 2 cores.
+pub fn default_budget(env: EnvKind) -> (usize, usize) {
+    match env {
+        EnvKind::Pusht => (200_000, 40),
+        EnvKind::Pointmaze => (100_000, 30),
+        EnvKind::Wall => (60_000, 30),
+    }
+}
+
+fn parse_hidden(s: &str) -> anyhow::Result<Vec<usize>> {
+    let widths: Result<Vec<usize>, _> = s.split(',').map(|w| w.trim().parse::<usize>()).collect();
+    match widths {
+        Ok(w) if !w.is_empty() && w.iter().all(|&x| (1..=4096).contains(&x)) => Ok(w),
+        _ => Err(usage(format!(
+            "--hidden must be comma-separated widths in 1..=4096, got '{s}'"
+        ))),
+    }
+}
+
+fn bar(len: u64, prefix: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{prefix:>8} [{bar:32}] {pos}/{len} {msg} ({elapsed} elapsed, eta {eta})",
+    ) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_prefix(prefix.to_string());
+    pb
+}
+
+/// Model-space transitions of some episodes.
+fn model_data(codec: &Codec, env: EnvKind, episodes: &[Episode]) -> ModelData {
+    let (s, a, s2) = data::transitions(env, episodes);
+    ModelData {
+        states: codec.encode_states(&s),
+        actions: codec.encode_actions(&a),
+        next: codec.encode_states(&s2),
+    }
+}
 
 /// Runs `train`.
-pub fn run(_args: TrainArgs) -> anyhow::Result<()> {
-    anyhow::bail!("'train' is not built yet")
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let env = args.env;
+    let (def_samples, def_epochs) = default_budget(env);
+    let samples = args.samples.unwrap_or(def_samples);
+    let epochs = args.epochs.unwrap_or(def_epochs);
+    let hidden = parse_hidden(&args.hidden)?;
+    if samples < 20 * args.episode_len.max(1) {
+        return Err(usage(format!(
+            "--samples must be at least 20 episodes' worth ({}), got {samples}",
+            20 * args.episode_len.max(1)
+        )));
+    }
+    if epochs == 0 || args.batch == 0 || args.episode_len == 0 {
+        return Err(usage("--epochs, --batch and --episode-len must be positive"));
+    }
+    if !(args.lr > 0.0 && args.lr.is_finite()) {
+        return Err(usage(format!("--lr must be positive, got {}", args.lr)));
+    }
+    if !(args.val_frac > 0.0 && args.val_frac <= 0.5) {
+        return Err(usage(format!("--val-frac must be in (0, 0.5], got {}", args.val_frac)));
+    }
+    let out = args.out.clone().unwrap_or_else(|| default_model_path(env));
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // Measured (docs/models.md): at minibatch 256 candle's two-thread pool costs more than it saves on
+        // 2 cores. Set before any candle op, while this process is still single-threaded.
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
+    let t0 = Instant::now();
+
+    let data_cfg = DataConfig {
+        samples,
+        episode_len: args.episode_len,
+        seed: args.seed,
+        threads: 2,
+    };
+    let n_eps = samples.div_ceil(args.episode_len);
+    let pb = bar(n_eps as u64, "data");
+    pb.set_message(format!("{env} episodes"));
+    let episodes = data::generate(env, &data_cfg, &|done| pb.set_position(done as u64));
+    pb.finish();
+    let n_val = ((n_eps as f64 * args.val_frac).ceil() as usize).clamp(1, n_eps - 1);
+    let (train_eps, val_eps) = episodes.split_at(n_eps - n_val);
+    eprintln!(
+        "data: {} train + {} held-out episodes of {} steps in {:.1} s",
+        train_eps.len(),
+        val_eps.len(),
+        args.episode_len,
+        t0.elapsed().as_secs_f64()
+    );
+
+    let (s, a, _) = data::transitions(env, train_eps);
+    let codec = Codec::fit(env, &s, &a);
+    let train_data = model_data(&codec, env, train_eps);
+    let val_data = model_data(&codec, env, val_eps);
+    let cfg = TrainConfig {
+        hidden,
+        activation: args.activation,
+        epochs,
+        batch: args.batch,
+        lr: args.lr,
+        seed: args.seed,
+        ..TrainConfig::default()
+    };
+    let steps = (train_data.states.len() / codec.state_dim()).div_ceil(args.batch) * epochs;
+    let pb = bar(steps as u64, "train");
+    let hidden_bar = pb.is_hidden();
+    let mut ema: Option<f64> = None;
+    let mut best_val = f64::INFINITY;
+    let (mut model, last, best) = fit(&codec, &train_data, &val_data, &cfg, &mut |ev| match ev {
+        TrainEvent::Batch { epoch, loss } => {
+            let e = ema.map_or(loss, |m| 0.98 * m + 0.02 * loss);
+            ema = Some(e);
+            pb.inc(1);
+            if pb.position() % 20 == 0 {
+                pb.set_message(format!(
+                    "epoch {}/{epochs} loss {e:.2e} best val {best_val:.2e}",
+                    epoch + 1
+                ));
+            }
+        }
+        TrainEvent::Epoch(st) => {
+            best_val = best_val.min(st.val_loss);
+            if hidden_bar {
+                eprintln!(
+                    "epoch {:>3}/{epochs}: train {:.3e}  val {:.3e}{}  ({:.0} s)",
+                    st.epoch,
+                    st.train_loss,
+                    st.val_loss,
+                    if st.best { " *" } else { "" },
+                    t0.elapsed().as_secs_f64()
+                );
+            }
+        }
+    })
+    .context("training failed")?;
+    pb.finish();
+    let seconds = t0.elapsed().as_secs_f64();
+
+    let mut reports = vec![evaluate(&model, val_eps, None)];
+    if env == EnvKind::Pusht {
+        reports.push(evaluate(&model, val_eps, Some(Source::Scripted)));
+    }
+    let mut summary = TrainingSummary {
+        command: std::iter::once("grasp-explorer".to_string())
+            .chain(std::env::args().skip(1))
+            .collect::<Vec<_>>()
+            .join(" "),
+        seed: args.seed,
+        samples: n_eps * args.episode_len,
+        epochs,
+        best_epoch: best.epoch,
+        batch: args.batch,
+        lr: args.lr,
+        train_loss: last.train_loss,
+        val_loss: best.val_loss,
+        seconds,
+        eval: Default::default(),
+    };
+    for r in &reports {
+        summary.eval.extend(r.figures());
+    }
+    model.info_mut().training = Some(summary);
+    save_model(&model, &out)?;
+    println!(
+        "trained {env} world model: {} params, best epoch {}/{epochs}, val loss {:.3e}, {:.0} s total",
+        model.num_params(),
+        best.epoch,
+        best.val_loss,
+        seconds
+    );
+    for r in &reports {
+        print!("{}", r.table());
+    }
+    println!("saved {} (D={}, K={})", out.display(), model.state_dim(), model.action_dim());
+    Ok(())
 }

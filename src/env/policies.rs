@@ -73,7 +73,9 @@ impl Policy {
                 std: random_action_std(env),
                 last: [0.0; 2],
             },
-            (PolicyKind::Scripted, EnvKind::Pusht) => Policy::Pusher(Box::new(ScriptedPusher::new(seed))),
+            (PolicyKind::Scripted, EnvKind::Pusht) => {
+                Policy::Pusher(Box::new(ScriptedPusher::new(seed)))
+            }
             (PolicyKind::Scripted, EnvKind::Pointmaze) => Policy::Maze {
                 rng: rng_for(seed, "sim-maze-seeker"),
                 goal: goal_xy,
@@ -125,7 +127,13 @@ const MAZE_TOP_Y: f32 = 2.8;
 /// gear 100), clipped to ±1, towards waypoint w. When the goal is in the other arm, w is first the top of the
 /// current arm, then the top of the goal's arm, then the goal.
 pub fn maze_seek(state: &[f32], goal: [f32; 2]) -> [f32; 2] {
-    let get = |i: usize| state.get(i).copied().filter(|v| v.is_finite()).unwrap_or(0.0);
+    let get = |i: usize| {
+        state
+            .get(i)
+            .copied()
+            .filter(|v| v.is_finite())
+            .unwrap_or(0.0)
+    };
     let (p, v) = ([get(0), get(1)], [get(2), get(3)]);
     let arm = |x: f32| usize::from(x > 1.8);
     let in_top = |y: f32| y > 2.3;
@@ -142,13 +150,27 @@ pub fn maze_seek(state: &[f32], goal: [f32; 2]) -> [f32; 2] {
 /// Wall seeker: steps of up to 1.5 action units (3 px) straight at the goal when it is in the same room,
 /// otherwise first to a point 4 px before the door on this side, then through to 4 px past it.
 pub fn wall_seek(layout: &WallLayout, state: &[f32], goal: [f32; 2]) -> [f32; 2] {
-    let get = |i: usize| state.get(i).copied().filter(|v| v.is_finite()).unwrap_or(0.0);
+    let get = |i: usize| {
+        state
+            .get(i)
+            .copied()
+            .filter(|v| v.is_finite())
+            .unwrap_or(0.0)
+    };
     let p = [get(0), get(1)];
     let (left, right) = (layout.left_face() as f32, layout.right_face() as f32);
     let door_y = layout.door_y as f32;
     let goal_right = goal[0] > layout.wall_x as f32;
-    let in_goal_room = if goal_right { p[0] > right + 1.0 } else { p[0] < left - 1.0 };
-    let (near, far) = if goal_right { (left - 4.0, right + 4.0) } else { (right + 4.0, left - 4.0) };
+    let in_goal_room = if goal_right {
+        p[0] > right + 1.0
+    } else {
+        p[0] < left - 1.0
+    };
+    let (near, far) = if goal_right {
+        (left - 4.0, right + 4.0)
+    } else {
+        (right + 4.0, left - 4.0)
+    };
     let beside_wall = p[0] >= left - 0.5 && p[0] <= right + 0.5;
     let target = if in_goal_room {
         goal
@@ -171,16 +193,29 @@ mod tests {
     use super::*;
     use crate::env::Problem;
 
-    fn run(env: EnvKind, kind: PolicyKind, seed: u64, steps: usize) -> (Vec<f32>, Vec<f32>) {
+    /// Every state visited (start first) and the problem's goal.
+    fn rollout(
+        env: EnvKind,
+        kind: PolicyKind,
+        seed: u64,
+        steps: usize,
+    ) -> (Vec<Vec<f32>>, Vec<f32>) {
         let p = Problem::generate(env, 10, seed).unwrap();
         let mut sim = env.make();
         sim.set_state(&p.start).unwrap();
         let mut policy = Policy::new(kind, env, &p.goal, seed);
+        let mut states = vec![sim.state()];
         for _ in 0..steps {
             let a = policy.act(&sim.state());
             sim.step(a);
+            states.push(sim.state());
         }
-        (sim.state(), p.goal)
+        (states, p.goal)
+    }
+
+    fn run(env: EnvKind, kind: PolicyKind, seed: u64, steps: usize) -> (Vec<f32>, Vec<f32>) {
+        let (states, goal) = rollout(env, kind, seed, steps);
+        (states.last().cloned().unwrap(), goal)
     }
 
     #[test]
@@ -198,10 +233,19 @@ mod tests {
     }
 
     #[test]
-    fn policies_are_deterministic() {
+    fn every_env_and_policy_is_bit_identical_for_the_same_seed() {
         for env in EnvKind::ALL {
             for kind in [PolicyKind::Random, PolicyKind::Scripted] {
-                assert_eq!(run(env, kind, 4, 30), run(env, kind, 4, 30));
+                let (a, b) = (rollout(env, kind, 4, 30), rollout(env, kind, 4, 30));
+                let bits = |s: &Vec<Vec<f32>>| -> Vec<u32> {
+                    s.iter().flatten().map(|v| v.to_bits()).collect()
+                };
+                assert_eq!(bits(&a.0), bits(&b.0), "{env} {kind:?}");
+                assert_ne!(
+                    a.0,
+                    rollout(env, kind, 5, 30).0,
+                    "{env} {kind:?}: seeds should differ"
+                );
             }
         }
     }
@@ -212,7 +256,8 @@ mod tests {
         let xs: Vec<[f32; 2]> = (0..4000).map(|_| p.act(&[])).collect();
         let var = xs.iter().map(|a| a[0] * a[0]).sum::<f32>() / xs.len() as f32;
         assert!((var.sqrt() - 1.0).abs() < 0.15, "std {}", var.sqrt());
-        let lag1 = xs.windows(2).map(|w| w[0][0] * w[1][0]).sum::<f32>() / (xs.len() - 1) as f32 / var;
+        let lag1 =
+            xs.windows(2).map(|w| w[0][0] * w[1][0]).sum::<f32>() / (xs.len() - 1) as f32 / var;
         assert!((lag1 - RANDOM_RHO).abs() < 0.08, "lag-1 correlation {lag1}");
     }
 }

@@ -27,7 +27,7 @@ pub enum RenderError {
     #[error("PNG encoding failed: {0}")]
     Encode(String),
     /// Writing the file failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         path: String,
         source: std::io::Error,

@@ -136,6 +136,8 @@ pub fn bounds(kind: EnvKind) -> [f32; 4] {
 }
 
 /// The env drawn at `state`: static layout, the goal (if any) in the spec's goal colour, then the bodies.
+/// A Push-T goal is drawn at the goal *state's* block pose (plus a light disc where the agent must be), not at
+/// the original env's fixed [`pusht::GOAL_POSE`]: our problems' goals are states, as in DINO-WM.
 pub fn scene(kind: EnvKind, state: &[f32], goal: Option<&[f32]>) -> Scene {
     let (background, mut shapes) = match kind {
         EnvKind::Pusht => (PUSHT_BACKGROUND, pusht_layout()),
@@ -308,18 +310,28 @@ fn wall_layout() -> Vec<Shape> {
 
 fn goal_shapes(kind: EnvKind, goal: &[f32]) -> Vec<Shape> {
     match kind {
-        EnvKind::Pusht => pusht::block_polygons(
-            pusht::GOAL_POSE[0],
-            pusht::GOAL_POSE[1],
-            pusht::GOAL_POSE[2],
-        )
-        .into_iter()
-        .map(|points| Shape::Polygon {
-            points,
-            fill: Some(PUSHT_GOAL),
-            stroke: None,
-        })
-        .collect(),
+        EnvKind::Pusht => {
+            // The problem's goal pose (DINO-WM goals are states); the original env's fixed region is GOAL_POSE.
+            let mut out: Vec<Shape> = block_pose(goal)
+                .map(|p| pusht::block_polygons(p[0], p[1], p[2]))
+                .into_iter()
+                .flatten()
+                .map(|points| Shape::Polygon {
+                    points,
+                    fill: Some(PUSHT_GOAL),
+                    stroke: None,
+                })
+                .collect();
+            if let Some(center) = xy(goal, 0) {
+                out.push(Shape::Circle {
+                    center,
+                    radius: pusht::AGENT_RADIUS,
+                    fill: Some(PUSHT_GOAL.with_alpha(110)),
+                    stroke: Some((PUSHT_GOAL, PUSHT_OUTLINE_WIDTH)),
+                });
+            }
+            out
+        }
         EnvKind::Pointmaze | EnvKind::Wall => {
             let (color, success) = if kind == EnvKind::Pointmaze {
                 (MAZE_GOAL, pointmaze::SUCCESS_RADIUS)

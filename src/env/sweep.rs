@@ -26,9 +26,14 @@ pub struct Aabb {
 impl Aabb {
     /// Euclidean distance from `p` to the box (0 inside).
     pub fn distance(&self, p: [f64; 2]) -> f64 {
+        self.distance_sq(p).sqrt()
+    }
+
+    /// Squared distance from `p` to the box (0 inside).
+    pub fn distance_sq(&self, p: [f64; 2]) -> f64 {
         let dx = ((p[0] - self.center[0]).abs() - self.half[0]).max(0.0);
         let dy = ((p[1] - self.center[1]).abs() - self.half[1]).max(0.0);
-        (dx * dx + dy * dy).sqrt()
+        dx * dx + dy * dy
     }
 
     /// The point of the box nearest to `p`.
@@ -145,7 +150,12 @@ fn earliest(hits: impl Iterator<Item = Hit>) -> Option<Hit> {
 pub fn move_disc(pos: &mut [f64; 2], vel: &mut [f64; 2], dt: f64, r: f64, boxes: &[Aabb]) {
     let mut d = [vel[0] * dt, vel[1] * dt];
     for _ in 0..MAX_CONTACTS {
-        let Some(hit) = earliest(boxes.iter().filter_map(|b| sweep_box(*pos, d, b, r))) else {
+        // Broad phase: only boxes within reach of this move can be touched.
+        let reach = r + dot(d, d).sqrt() + SKIN;
+        let candidates = boxes
+            .iter()
+            .filter(|b| b.distance_sq(*pos) <= reach * reach);
+        let Some(hit) = earliest(candidates.filter_map(|b| sweep_box(*pos, d, b, r))) else {
             pos[0] += d[0];
             pos[1] += d[1];
             return;

@@ -268,3 +268,103 @@ pub fn load_env_model(env: EnvKind, path_override: Option<&Path>) -> Result<MlpM
     }
     Ok(model)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::info::Activation;
+    use crate::model::mlp::untrained;
+    use crate::model::WorldModel;
+
+    fn model(env: EnvKind) -> MlpModel {
+        untrained(env, &[16, 12], Activation::Silu, 4).unwrap()
+    }
+
+    fn err_of(bytes: &[u8]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pusht.safetensors");
+        std::fs::write(&p, bytes).unwrap();
+        let e = load_env_model(EnvKind::Pusht, Some(&p)).unwrap_err().to_string();
+        assert!(!e.contains('\n'), "multi-line error: {e}");
+        e
+    }
+
+    /// Re-encodes with tensors/metadata altered by `edit`.
+    fn tampered(m: &MlpModel, edit: impl Fn(&mut Vec<(String, Vec<usize>, Vec<u8>)>, &mut HashMap<String, String>)) -> Vec<u8> {
+        let st_bytes = encode(m).unwrap();
+        let st = SafeTensors::deserialize(&st_bytes).unwrap();
+        let (_, header) = SafeTensors::read_metadata(&st_bytes).unwrap();
+        let mut meta = header.metadata().clone().unwrap();
+        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = st
+            .tensors()
+            .into_iter()
+            .map(|(n, v)| (n, v.shape().to_vec(), v.data().to_vec()))
+            .collect();
+        edit(&mut tensors, &mut meta);
+        let views: Vec<(String, TensorView<'_>)> = tensors
+            .iter()
+            .map(|(n, s, d)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), d).unwrap()))
+            .collect();
+        safetensors::tensor::serialize(views, Some(meta)).unwrap()
+    }
+
+    #[test]
+    fn save_load_round_trip_gives_identical_predictions() {
+        let m = model(EnvKind::Pusht);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/m.safetensors");
+        save_model(&m, &p).unwrap();
+        let back = load_model(&p).unwrap();
+        assert_eq!(back.info(), m.info());
+        let s: Vec<f32> = (0..16).map(|i| (i as f32).sin()).collect();
+        let a: Vec<f32> = (0..20).map(|i| (i as f32).cos()).collect();
+        assert_eq!(back.predict(&s, &a), m.predict(&s, &a));
+        let arc = crate::model::load_for_env(EnvKind::Pusht, Some(&p)).unwrap();
+        assert_eq!(arc.predict(&s, &a), m.predict(&s, &a));
+    }
+
+    #[test]
+    fn bad_files_give_one_line_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.safetensors");
+        let e = load_env_model(EnvKind::Wall, Some(&missing)).unwrap_err().to_string();
+        assert!(e.starts_with("no world model at") && e.contains("grasp-explorer train --env wall"), "{e}");
+
+        let good = encode(&model(EnvKind::Pusht)).unwrap();
+        assert!(err_of(&good[..good.len() / 2]).contains("not a valid world-model file"));
+        let junk: Vec<u8> = (0..4000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        assert!(err_of(&junk).contains("not a valid world-model file"));
+        assert!(err_of(&[]).contains("not a valid world-model file"));
+
+        let e = err_of(&encode(&model(EnvKind::Wall)).unwrap());
+        assert!(e.contains("for wall, not pusht"), "{e}");
+
+        let m = model(EnvKind::Pusht);
+        let e = err_of(&tampered(&m, |_, meta| {
+            meta.insert("format_version".into(), "99".into());
+        }));
+        assert!(e.contains("format version 99"), "{e}");
+        let e = err_of(&tampered(&m, |_, meta| {
+            meta.remove("format");
+        }));
+        assert!(e.contains("'format'"), "{e}");
+        let e = err_of(&tampered(&m, |t, _| {
+            let w = t.iter_mut().find(|x| x.0 == "layers.1.weight").unwrap();
+            w.1 = vec![w.1[1], w.1[0]];
+        }));
+        assert!(e.contains("shape"), "{e}");
+        let e = err_of(&tampered(&m, |t, _| {
+            let w = t.iter_mut().find(|x| x.0 == "layers.0.bias").unwrap();
+            w.2[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+        }));
+        assert!(e.contains("non-finite"), "{e}");
+        let e = err_of(&tampered(&m, |t, _| t.retain(|x| x.0 != "layers.2.bias")));
+        assert!(e.contains("missing tensor 'layers.2.bias'"), "{e}");
+    }
+
+    #[test]
+    fn default_path_honours_env_var_dir() {
+        let p = default_model_path(EnvKind::Pointmaze);
+        assert!(p.ends_with("pointmaze.safetensors"));
+    }
+}

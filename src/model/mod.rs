@@ -6,12 +6,16 @@
 //! hyper-parameters transfer across envs. `linear` holds an analytic model s′ = A s + B a used by tests.
 
 pub mod codec;
+pub mod data;
+pub mod eval;
 pub mod fast;
 pub mod info;
 pub mod io;
 pub mod linear;
 pub mod mlp;
+pub mod plot;
 pub mod rollout;
+pub mod train;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -279,3 +279,62 @@ impl Planner for CemPlanner {
         self.last.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::make_planner;
+    use crate::plan::testkit::linear_problem;
+    use crate::plan::Status;
+
+    #[test]
+    fn elites_are_the_lowest_costs_with_nan_last() {
+        let mut order = Vec::new();
+        elite_order(&[3.0, f32::NAN, 1.0, 2.0, 1.0], &mut order);
+        assert_eq!(order, vec![2, 4, 3, 0, 1]);
+        let samples = [1.0, 10.0, 3.0, 30.0, 100.0, 0.0];
+        let (mut mean, mut var) = ([0.0; 2], [0.0; 2]);
+        elite_stats(&samples, 2, &[0, 1], &mut mean, &mut var);
+        assert_eq!(mean, [2.0, 20.0]);
+        assert_eq!(var, [2.0, 200.0]);
+    }
+
+    #[test]
+    fn cem_solves_the_linear_system() {
+        let (model, problem) = linear_problem(5);
+        let params = PlannerParams::Cem(CemParams::default());
+        let mut p = make_planner(&params, &problem, model, 3).unwrap();
+        let first = p.latest().loss.terminal;
+        let mut last = p.step();
+        for _ in 0..30 {
+            last = p.step();
+        }
+        assert_eq!(last.status, Status::Running);
+        assert_eq!(last.phase, Phase::Cem);
+        assert!(
+            last.loss.terminal < 0.05,
+            "{first} -> {}",
+            last.loss.terminal
+        );
+        // States are the rollout of the mean; the first action row is the mean.
+        assert_eq!(last.states, last.rollout);
+        assert_eq!(last.actions.as_slice(), p.actions());
+    }
+
+    #[test]
+    fn an_enormous_spread_diverges_cleanly() {
+        let (model, problem) = linear_problem(5);
+        let params = PlannerParams::Cem(CemParams {
+            init_std: 1e38,
+            ..Default::default()
+        });
+        let mut p = make_planner(&params, &problem, model, 3).unwrap();
+        let s = (0..5).map(|_| p.step()).last().unwrap();
+        assert!(
+            matches!(s.status, Status::Diverged { .. }),
+            "{:?}",
+            s.status
+        );
+        assert!(p.actions().iter().all(|v| v.is_finite()));
+    }
+}

@@ -225,3 +225,57 @@ impl Planner for GdPlanner {
         self.last.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::make_planner;
+    use crate::plan::testkit::linear_problem;
+    use crate::plan::Status;
+
+    #[test]
+    fn gd_solves_the_linear_system_with_sgd_and_with_adam() {
+        for (params, iters) in [
+            (GdParams::default(), 1500),
+            (
+                GdParams {
+                    adam: true,
+                    lr: 0.1,
+                    ..Default::default()
+                },
+                500,
+            ),
+        ] {
+            let (model, problem) = linear_problem(5);
+            let params = PlannerParams::Gd(params);
+            let mut p = make_planner(&params, &problem, model, 3).unwrap();
+            let first = p.latest().loss.terminal;
+            let mut last = p.step();
+            for _ in 0..iters {
+                last = p.step();
+            }
+            assert_eq!(last.status, Status::Running);
+            assert!(
+                last.loss.terminal < 0.05,
+                "{params:?}: {first} -> {}",
+                last.loss.terminal
+            );
+        }
+    }
+
+    #[test]
+    fn a_huge_rate_diverges_cleanly() {
+        let (model, problem) = linear_problem(5);
+        let params = PlannerParams::Gd(GdParams {
+            lr: 1e35,
+            ..Default::default()
+        });
+        let mut p = make_planner(&params, &problem, model, 3).unwrap();
+        let s = (0..10).map(|_| p.step()).last().unwrap();
+        let Status::Diverged { iteration, .. } = s.status else {
+            panic!("{:?}", s.status)
+        };
+        assert!(iteration < 10);
+        assert!(p.actions().iter().all(|v| v.is_finite()));
+    }
+}

@@ -36,6 +36,7 @@ struct Settings {
     state_grad: bool,
     /// Some(mode, steps, lr) when a sync runs at the end of this iteration.
     sync: Option<(SyncMode, usize, f32)>,
+    reset_after_sync: bool,
     rollout_every: usize,
 }
 
@@ -61,6 +62,7 @@ fn settings(params: &PlannerParams, k: usize) -> Settings {
                 gamma: if p.goal_shaping { gamma } else { 0.0 },
                 state_grad: p.state_gradients,
                 sync: due.then_some((p.sync_mode, p.sync_steps, p.sync_lr)),
+                reset_after_sync: p.sync_resets_adam,
                 rollout_every: p.rollout_every.max(1),
             }
         }
@@ -71,6 +73,7 @@ fn settings(params: &PlannerParams, k: usize) -> Settings {
             gamma: 0.0,
             state_grad: true,
             sync: None,
+            reset_after_sync: false,
             rollout_every: p.rollout_every.max(1),
         },
         // Constructors only accept GRASP or LatCo params.
@@ -81,6 +84,7 @@ fn settings(params: &PlannerParams, k: usize) -> Settings {
             gamma: 0.0,
             state_grad: false,
             sync: None,
+            reset_after_sync: false,
             rollout_every: 1,
         },
     }
@@ -356,8 +360,10 @@ impl LiftedPlanner {
         let mut phase = Phase::Stochastic;
         if let Some((mode, steps, lr)) = s.sync {
             self.sync(mode, steps, lr);
-            self.adam_s.reset();
-            self.adam_a.reset();
+            if s.reset_after_sync {
+                self.adam_s.reset();
+                self.adam_a.reset();
+            }
             phase = Phase::Sync;
         }
         self.evaluate(s.gamma);

@@ -39,6 +39,9 @@ pub struct GraspParams {
     pub sync_lr: f32,
     /// GD or CEM sync. Default GD.
     pub sync_mode: SyncMode,
+    /// Reset the main Adam's moments (states and actions) after each sync, as the reference re-creates its
+    /// optimizer. Default on.
+    pub sync_resets_adam: bool,
     /// Samples per CEM-sync iteration. ≥ 2, default 64.
     pub cem_sync_samples: usize,
     /// Elites per CEM-sync iteration. 1..samples, default 8.
@@ -85,6 +88,7 @@ impl Default for GraspParams {
             sync_steps: 10,
             sync_lr: 0.05,
             sync_mode: SyncMode::Gd,
+            sync_resets_adam: true,
             cem_sync_samples: 64,
             cem_sync_topk: 8,
             cem_sync_var_scale: 1.0,

@@ -275,3 +275,73 @@ pub fn read_run(path: &Path) -> Result<Run, RunFileError> {
         result,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::runner::{run_trial, Budget};
+    use crate::plan::testkit::{same_except_time, wall_linear_problem};
+    use crate::plan::PlannerKind;
+
+    #[test]
+    fn a_run_round_trips_with_cadence_syncs_and_the_last_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let (model, problem) = wall_linear_problem(4);
+        let params = PlannerKind::GraspNoNoise.default_params();
+        let mp = ModelProblem::from_problem(&problem, model.as_ref()).unwrap();
+        let info = ModelInfo {
+            path: None,
+            state_dim: 2,
+            action_dim: 10,
+        };
+        let header = RunHeader::new(
+            "grasp-nonoise",
+            params.clone(),
+            9,
+            problem.clone(),
+            mp,
+            info,
+            7,
+        );
+        let mut w = RunWriter::create(&path, &header).unwrap();
+        let mut all = Vec::new();
+        let result = run_trial(&problem, model, &params, 9, Budget::iters(60), 0, |s| {
+            w.offer(s).unwrap();
+            all.push((**s).clone());
+        })
+        .unwrap();
+        assert!(!path.exists(), "only the temp file exists until finish");
+        w.finish(all.last(), Some(&result)).unwrap();
+        let run = read_run(&path).unwrap();
+        assert_eq!(run.header, header);
+        let got = run.result.clone().unwrap();
+        assert_eq!(got.model_actions, result.model_actions);
+        assert_eq!(got.success, result.success);
+        let want: Vec<usize> = all
+            .iter()
+            .filter(|s| s.iteration % 7 == 0 || s.phase == Phase::Sync || s.iteration == 59)
+            .map(|s| s.iteration)
+            .collect();
+        let got: Vec<usize> = run.snapshots.iter().map(|s| s.iteration).collect();
+        assert_eq!(got, want);
+        assert!(got.contains(&49));
+        for s in &run.snapshots {
+            // f32 data round-trips exactly; the f64 time to serde_json's parsing precision.
+            assert!(same_except_time(s, &all[s.iteration]));
+            assert!((s.planner_time_s - all[s.iteration].planner_time_s).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn bad_files_give_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.jsonl");
+        std::fs::write(&p, "{\"kind\":\"snapshot\"}\n").unwrap();
+        let e = read_run(&p).unwrap_err().to_string();
+        assert!(e.contains("line 1"), "{e}");
+        std::fs::write(&p, "not json\n").unwrap();
+        assert!(read_run(&p).is_err());
+        assert!(read_run(&dir.path().join("missing.jsonl")).is_err());
+    }
+}

@@ -160,6 +160,9 @@ pub struct TrialResult {
     pub model_actions: Vec<f32>,
     /// The simulator's final state.
     pub final_state: Vec<f32>,
+    /// The planner's last snapshot (not serialized).
+    #[serde(skip)]
+    pub last_snapshot: Option<Arc<Snapshot>>,
 }
 
 /// One trial with stop-on-success: builds the planner for `problem`, steps it until the budget is spent or a
@@ -251,5 +254,108 @@ pub fn run_trial_with(
         env_actions: model.decode_actions(&model_actions),
         model_actions,
         final_state: exec.final_state,
+        last_snapshot: Some(planner.latest()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testkit::wall_linear_problem;
+    use crate::plan::{GraspParams, PlannerKind};
+
+    #[test]
+    fn executing_a_plan_steps_the_simulator_per_chunk() {
+        let (model, problem) = wall_linear_problem(3);
+        // Chunk 0 moves +x by 2·(5·0.5) = 5 px, chunk 1 +y by 5 px, chunk 2 nothing.
+        let mut acts = vec![0.0; 30];
+        for i in 0..5 {
+            acts[2 * i] = 0.5;
+            acts[10 + 2 * i + 1] = 0.5;
+        }
+        let ex = execute_plan(&problem, model.as_ref(), &acts).unwrap();
+        assert_eq!(ex.env_states.len(), 4);
+        assert_eq!(ex.env_states[1], vec![17.0, 20.0]);
+        assert_eq!(ex.final_state, vec![17.0, 25.0]);
+        assert!(!ex.success);
+        assert!((ex.final_distance - (9.0f32 + 225.0).sqrt()).abs() < 1e-4);
+        assert!(execute_plan(&problem, model.as_ref(), &acts[..7]).is_err());
+        let mut bad = acts.clone();
+        bad[3] = f32::NAN;
+        assert!(execute_plan(&problem, model.as_ref(), &bad).is_err());
+    }
+
+    #[test]
+    fn every_planner_solves_an_open_room_wall_problem() {
+        for kind in [
+            PlannerKind::Grasp,
+            PlannerKind::Cem,
+            PlannerKind::GdAdam,
+            PlannerKind::Latco,
+        ] {
+            let (model, problem) = wall_linear_problem(5);
+            let params = kind.default_params();
+            let mut seen = 0;
+            let r = run_trial(&problem, model, &params, 1, Budget::iters(1000), 5, |_| {
+                seen += 1
+            })
+            .unwrap();
+            assert!(r.success, "{kind}: {r:?}");
+            assert_eq!(seen, r.iterations);
+            assert!(r.iterations < 1000, "{kind} should stop on success");
+            assert!(r.time_to_success_s.is_some() && r.diverged.is_none());
+            assert!(r.final_distance < 4.5);
+            assert_eq!(r.env_actions.len(), 5 * 10);
+        }
+    }
+
+    #[test]
+    fn full_budget_runs_and_bad_budgets_are_refused() {
+        let (model, problem) = wall_linear_problem(5);
+        let params = PlannerKind::Grasp.default_params();
+        let opts = TrialOptions {
+            check_every: 0,
+            stop_on_success: false,
+        };
+        let r = run_trial_with(
+            &problem,
+            model.clone(),
+            &params,
+            1,
+            Budget::iters(300),
+            opts,
+            |_| {},
+        )
+        .unwrap();
+        assert_eq!(r.iterations, 300);
+        assert!(r.iters_per_s > 0.0 && r.planning_time_s > 0.0);
+        assert!(run_trial(
+            &problem,
+            model.clone(),
+            &params,
+            1,
+            Budget::default(),
+            1,
+            |_| {}
+        )
+        .is_err());
+        let bad = PlannerParams::Grasp(GraspParams {
+            lr_states: -0.1,
+            ..Default::default()
+        });
+        assert!(run_trial(&problem, model, &bad, 1, Budget::iters(3), 1, |_| {}).is_err());
+    }
+
+    #[test]
+    fn divergence_is_reported_not_returned_as_nan() {
+        let (model, problem) = wall_linear_problem(5);
+        let params = PlannerParams::Grasp(GraspParams {
+            lr_actions: 1e36,
+            ..Default::default()
+        });
+        let r = run_trial(&problem, model, &params, 1, Budget::iters(50), 0, |_| {}).unwrap();
+        let msg = r.diverged.expect("should diverge");
+        assert!(msg.starts_with("diverged at iteration "), "{msg}");
+        assert!(r.model_actions.iter().all(|v| v.is_finite()));
+    }
 }

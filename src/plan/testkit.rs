@@ -120,3 +120,26 @@ pub fn same_except_time(a: &Snapshot, b: &Snapshot) -> bool {
     a.planner_time_s = b.planner_time_s;
     &a == b
 }
+
+/// A linear model that is exactly the Wall env's free-space dynamics in env units (s′ = s + 2 Σ of the five
+/// 2-d actions of a chunk), with identity codecs, and a problem inside the left room.
+pub fn wall_linear_problem(horizon: usize) -> (Arc<dyn WorldModel>, crate::env::Problem) {
+    let (d, k) = (2, crate::env::CHUNK_ACTION_DIM);
+    let mut a = vec![0.0; d * d];
+    a[0] = 1.0;
+    a[3] = 1.0;
+    let mut b = vec![0.0; d * k];
+    for j in 0..k {
+        b[(j % 2) * k + j] = 2.0;
+    }
+    let model = LinearModel { d, k, a, b };
+    let problem = crate::env::Problem {
+        env: EnvKind::Wall,
+        start: vec![12.0, 20.0],
+        goal: vec![20.0, 40.0],
+        horizon,
+        seed: 0,
+        reference_actions: None,
+    };
+    (Arc::new(model), problem)
+}

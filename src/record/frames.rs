@@ -225,7 +225,7 @@ mod tests {
             snap = planner.step();
             history.push(&snap);
         }
-        let mut panel = PanelRenderer::new(&problem, model, "grasp", 160, 120, Overlays::default()).unwrap();
+        let mut panel = PanelRenderer::new(&problem, model, "grasp", 512, 512, Overlays::default()).unwrap();
         let frame = PanelFrame {
             snapshot: &snap,
             history: &history,
@@ -233,7 +233,7 @@ mod tests {
             flash: 1.0,
         };
         let pm = panel.render(&frame);
-        assert_eq!((pm.width(), pm.height()), (160, 120));
+        assert_eq!((pm.width(), pm.height()), (512, 512));
         let data = pm.data();
         assert!(has_color(data, crate::env::scene::WALL_WALL, 0), "wall colour");
         assert!(has_color(data, crate::env::scene::WALL_BACKGROUND, 0), "background colour");
@@ -241,9 +241,11 @@ mod tests {
         assert!(has_color(data, palette::SYNC_FLASH, 0), "flash border");
         assert!(has_color(data, palette::HUD_TEXT, 0), "hud text");
 
-        let mut frame_buf = vec![0u8; 2 * 160 * 120 * 4];
+        let mut frame_buf = vec![0u8; 2 * 512 * 512 * 4];
         compose(&[pm.clone(), pm.clone()], &mut frame_buf);
-        assert_eq!(&frame_buf[..160 * 4], &data[..160 * 4]);
-        assert_eq!(&frame_buf[160 * 4..320 * 4], &data[..160 * 4]);
+        let row = 512 * 4;
+        assert_eq!(&frame_buf[..row], &data[..row]);
+        assert_eq!(&frame_buf[row..2 * row], &data[..row]);
+        assert_eq!(&frame_buf[5 * 2 * row + row..6 * 2 * row], &data[5 * row..6 * row]);
     }
 }

@@ -6,8 +6,8 @@
 //!   pixels inside it are transparent and frames are kept (`DisposalMethod::Keep`), so a static env costs
 //!   nothing per frame.
 //! - Quantization: if the changed pixels hold at most 255 distinct colours the palette is exact (lossless);
-//!   otherwise NeuQuant (`color_quant`) learns a 255-colour palette from them and a 15-bit colour cache maps
-//!   pixels to it (colours that share their top 5 bits per channel share an index).
+//!   otherwise the frequent colours keep exact entries and NeuQuant (`color_quant`) learns the rest from the
+//!   other pixels; each distinct colour is then mapped once to its nearest entry.
 //!
 //! GIF delays are whole centiseconds; frame k shows for round((k+1)·100/fps) − round(k·100/fps) cs, so the
 //! average rate is exactly `fps`.
@@ -28,6 +28,8 @@ fn neuquant_samplefac(pixels: usize) -> i32 {
 }
 /// Palette size when quantizing (index 255 stays free for transparency).
 const MAX_COLORS: usize = 255;
+/// Most exact (frequent) colours kept when a frame has more than [`MAX_COLORS`]; NeuQuant gets the rest.
+const MAX_EXACT: usize = 96;
 
 /// Streams frames into an animated GIF that loops forever.
 pub(super) struct GifSink {
@@ -179,14 +181,37 @@ fn changed_rect(a: &[u8], b: &[u8], width: usize, height: usize) -> Option<Rect>
 /// Reusable buffers of the palette builder.
 #[derive(Default)]
 struct Quantizer {
-    exact: HashMap<u32, u8>,
+    counts: HashMap<u32, u32>,
+    index_of: HashMap<u32, u8>,
     samples: Vec<u8>,
-    cache: Vec<u16>,
+}
+
+/// Packs RGB into a hash key.
+fn key(rgb: [u8; 3]) -> u32 {
+    u32::from_be_bytes([0, rgb[0], rgb[1], rgb[2]])
+}
+
+/// Index of the palette entry nearest to `rgb` (squared RGB distance; ties to the lowest index).
+fn nearest(palette: &[u8], rgb: [u8; 3]) -> u8 {
+    let mut best = (u32::MAX, 0usize);
+    for (i, c) in palette.chunks_exact(3).enumerate() {
+        let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).unsigned_abs().pow(2);
+        let dist = d(c[0], rgb[0]) + d(c[1], rgb[1]) + d(c[2], rgb[2]);
+        if dist < best.0 {
+            best = (dist, i);
+        }
+    }
+    best.1 as u8
 }
 
 impl Quantizer {
     /// Palettizes `rect` of `rgba`. Pixels equal (RGB) to `prev` become the transparent index. Returns the
     /// RGB palette, the indices (rect.w × rect.h) and the transparent index if one is used.
+    ///
+    /// With more than 255 colours, the most frequent exact colours (flat backgrounds, walls, bodies, text:
+    /// up to [`MAX_EXACT`] of them, each covering at least 0.1 % of the pixels) keep exact palette entries, so
+    /// flat regions never shift colour between frames, and NeuQuant spends the remaining entries on the other
+    /// pixels (anti-aliased edges, translucent ghosts).
     fn quantize(
         &mut self,
         rgba: &[u8],
@@ -204,74 +229,79 @@ impl Quantizer {
                 p[i..i + 3] == rgba[i..i + 3]
             })
         };
-        let mut indices = vec![0u8; r.w * r.h];
-        let mut any_transparent = false;
 
-        // Exact palette when the changed pixels hold few colours.
-        self.exact.clear();
-        let mut exact_ok = true;
-        'scan: for y in r.y..r.y + r.h {
+        // Histogram of the changed pixels (runs of one colour cost one lookup).
+        self.counts.clear();
+        let mut total = 0u32;
+        let mut run: Option<(u32, u32)> = None;
+        for y in r.y..r.y + r.h {
             for x in r.x..r.x + r.w {
                 if unchanged(x, y) {
                     continue;
                 }
-                let [cr, cg, cb] = pixel(x, y);
-                let key = u32::from_be_bytes([0, cr, cg, cb]);
-                let n = self.exact.len();
-                if !self.exact.contains_key(&key) {
-                    if n >= MAX_COLORS {
-                        exact_ok = false;
-                        break 'scan;
+                let k = key(pixel(x, y));
+                total += 1;
+                match &mut run {
+                    Some((rk, n)) if *rk == k => *n += 1,
+                    _ => {
+                        if let Some((rk, n)) = run.take() {
+                            *self.counts.entry(rk).or_insert(0) += n;
+                        }
+                        run = Some((k, 1));
                     }
-                    self.exact.insert(key, n as u8);
                 }
             }
         }
-        if exact_ok {
-            let mut palette = vec![0u8; self.exact.len() * 3];
-            for (&key, &i) in &self.exact {
-                let [_, cr, cg, cb] = key.to_be_bytes();
-                palette[i as usize * 3..i as usize * 3 + 3].copy_from_slice(&[cr, cg, cb]);
-            }
-            let transparent = self.exact.len() as u8;
-            for y in r.y..r.y + r.h {
-                for x in r.x..r.x + r.w {
-                    let out = &mut indices[(y - r.y) * r.w + (x - r.x)];
-                    if unchanged(x, y) {
-                        *out = transparent;
-                        any_transparent = true;
-                    } else {
-                        let [cr, cg, cb] = pixel(x, y);
-                        *out = self.exact[&u32::from_be_bytes([0, cr, cg, cb])];
-                    }
-                }
-            }
-            if any_transparent {
-                palette.extend_from_slice(&[0, 0, 0]);
-            }
-            return (palette, indices, any_transparent.then_some(transparent));
+        if let Some((rk, n)) = run {
+            *self.counts.entry(rk).or_insert(0) += n;
         }
 
-        // NeuQuant over the changed pixels, mapped through a 15-bit cache.
-        self.samples.clear();
-        for y in r.y..r.y + r.h {
-            for x in r.x..r.x + r.w {
-                if !unchanged(x, y) {
-                    let [cr, cg, cb] = pixel(x, y);
-                    self.samples.extend_from_slice(&[cr, cg, cb, 255]);
+        // Palette: exact colours by frequency (all of them if they fit), then NeuQuant for the rest.
+        let mut by_count: Vec<(u32, u32)> = self.counts.iter().map(|(&k, &n)| (k, n)).collect();
+        by_count.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let fits = by_count.len() <= MAX_COLORS;
+        let min_count = (total / 1000).max(1);
+        let exact: Vec<u32> = if fits {
+            by_count.iter().map(|&(k, _)| k).collect()
+        } else {
+            by_count
+                .iter()
+                .take_while(|&&(_, n)| n >= min_count)
+                .take(MAX_EXACT)
+                .map(|&(k, _)| k)
+                .collect()
+        };
+        let mut palette = Vec::with_capacity(MAX_COLORS * 3 + 3);
+        self.index_of.clear();
+        for (i, &k) in exact.iter().enumerate() {
+            let [_, cr, cg, cb] = k.to_be_bytes();
+            palette.extend_from_slice(&[cr, cg, cb]);
+            self.index_of.insert(k, i as u8);
+        }
+        if !fits {
+            self.samples.clear();
+            for y in r.y..r.y + r.h {
+                for x in r.x..r.x + r.w {
+                    if unchanged(x, y) {
+                        continue;
+                    }
+                    let c = pixel(x, y);
+                    if !self.index_of.contains_key(&key(c)) {
+                        self.samples.extend_from_slice(&[c[0], c[1], c[2], 255]);
+                    }
                 }
             }
+            let learned = MAX_COLORS - exact.len();
+            let nq = NeuQuant::new(neuquant_samplefac(self.samples.len() / 4), learned, &self.samples);
+            palette.extend_from_slice(&nq.color_map_rgb());
+            palette.truncate(MAX_COLORS * 3);
         }
-        let nq = NeuQuant::new(
-            neuquant_samplefac(self.samples.len() / 4),
-            MAX_COLORS,
-            &self.samples,
-        );
-        let mut palette = nq.color_map_rgb();
-        palette.resize(MAX_COLORS * 3, 0);
-        let transparent = MAX_COLORS as u8;
-        self.cache.clear();
-        self.cache.resize(1 << 15, u16::MAX);
+        let transparent = (palette.len() / 3) as u8;
+
+        // Indices: each distinct colour is looked up once (exact entries hit themselves).
+        let mut indices = vec![0u8; r.w * r.h];
+        let mut any_transparent = false;
+        let mut last: Option<(u32, u8)> = None;
         for y in r.y..r.y + r.h {
             for x in r.x..r.x + r.w {
                 let out = &mut indices[(y - r.y) * r.w + (x - r.x)];
@@ -280,15 +310,16 @@ impl Quantizer {
                     any_transparent = true;
                     continue;
                 }
-                let [cr, cg, cb] = pixel(x, y);
-                let key = (usize::from(cr >> 3) << 10)
-                    | (usize::from(cg >> 3) << 5)
-                    | usize::from(cb >> 3);
-                let slot = &mut self.cache[key];
-                if *slot == u16::MAX {
-                    *slot = nq.index_of(&[cr, cg, cb, 255]) as u16;
-                }
-                *out = *slot as u8;
+                let c = pixel(x, y);
+                let k = key(c);
+                *out = match last {
+                    Some((lk, li)) if lk == k => li,
+                    _ => {
+                        let i = *self.index_of.entry(k).or_insert_with(|| nearest(&palette, c));
+                        last = Some((k, i));
+                        i
+                    }
+                };
             }
         }
         if any_transparent {
@@ -382,4 +413,23 @@ mod tests {
         // A smooth 2-d gradient of 4096 colours in 255: NeuQuant spaces them ~16 levels apart.
         assert!(mean <= 6.0 && worst <= 40, "mean {mean:.2}, worst {worst}");
     }
+
+    #[test]
+    fn frequent_colours_stay_exact_among_many() {
+        // Half white, half a 4096-colour gradient: white must survive exactly.
+        let (w, h) = (128, 64);
+        let mut cur = vec![255u8; w * h * 4];
+        for (i, p) in cur.chunks_exact_mut(4).enumerate() {
+            let (x, y) = (i % w, i / w);
+            if x >= 64 {
+                p.copy_from_slice(&[((x - 64) * 4) as u8, (y * 4) as u8, 90, 255]);
+            }
+        }
+        let r = Rect { x: 0, y: 0, w, h };
+        let (palette, idx, _) = Quantizer::default().quantize(&cur, None, w, r);
+        let white = &palette[idx[0] as usize * 3..idx[0] as usize * 3 + 3];
+        assert_eq!(white, &[255, 255, 255]);
+        assert_eq!(nearest(&[0, 0, 0, 250, 250, 250], [255, 254, 255]), 1);
+    }
+
 }

@@ -4,7 +4,8 @@
 //! OpenH264 emits Annex-B NAL units (start-code prefixed); MP4 wants the SPS/PPS once in the `avcC` box and
 //! every sample as 4-byte length-prefixed NAL units, so this module converts between the two. The encoder
 //! runs with frame skipping off (every pushed frame becomes a sample), one thread (the caller overlaps
-//! rendering and encoding itself), BT.601 limited-range colour (what OpenH264's RGB→YUV conversion produces,
+//! rendering and encoding itself), rate control off (constant quantizer), screen-content tuning (our frames
+//! are flat-shaded graphics), BT.601 limited-range colour (what OpenH264's RGB→YUV conversion produces,
 //! signalled in the VUI so players convert back correctly) and an IDR frame every two seconds for seeking.
 
 use std::fs::File;
@@ -24,8 +25,7 @@ use super::encode::SinkError;
 
 /// Media-time ticks per frame: the track timescale is `fps × TICKS_PER_FRAME`.
 const TICKS_PER_FRAME: u32 = 1000;
-/// Target bits per pixel per frame handed to OpenH264's rate control. Our frames are flat-shaded graphics,
-/// so 0.1 bit/px keeps edges and text crisp at a few hundred kB per 10 s of 512×512 video.
+/// Nominal bits per pixel per frame (reported to OpenH264; with rate control off it does not limit anything).
 const BITS_PER_PIXEL: f64 = 0.1;
 
 /// NAL unit types we treat specially (H.264 Table 7-1).
@@ -51,14 +51,18 @@ pub(super) struct Mp4Sink {
 impl Mp4Sink {
     /// Starts an MP4 in `file` (already created). `width` and `height` are even and in OpenH264's range.
     pub(super) fn create(file: File, width: u32, height: u32, fps: u32) -> Result<Self, SinkError> {
+        // Rate control off: every frame is coded at OpenH264's default quantizer (QP 26), so quality does not
+        // depend on the bitrate guess and there is no frame skipping. The bitrate is then only a label.
         let bitrate = (f64::from(width) * f64::from(height) * f64::from(fps) * BITS_PER_PIXEL)
             .clamp(100_000.0, 50_000_000.0) as u32;
         let config = EncoderConfig::new()
             .skip_frames(false)
             .max_frame_rate(FrameRate::from_hz(fps as f32))
             .bitrate(BitRate::from_bps(bitrate))
-            .rate_control_mode(RateControlMode::Quality)
+            .rate_control_mode(RateControlMode::Off)
             .usage_type(UsageType::ScreenContentRealTime)
+            .adaptive_quantization(false)
+            .background_detection(false)
             .intra_frame_period(IntraFramePeriod::from_num_frames(2 * fps))
             .num_threads(1)
             .vui(VuiConfig::bt601());

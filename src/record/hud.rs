@@ -146,21 +146,22 @@ pub fn draw_hud_line(pixmap: &mut Pixmap, text: &str, color: Rgba) -> u32 {
     strip
 }
 
-/// The heads-up text of a snapshot: planner name, iteration, phase and the loss terms.
+/// The heads-up text of a snapshot: planner name, iteration, phase and the terminal distance of the model
+/// rollout (the dynamics term is printed in the loss plot's legend). Short enough for 2× text at 512 px.
 pub fn hud_text(planner: &str, snap: &Snapshot) -> String {
     let phase = match snap.phase {
-        Phase::Stochastic => "step",
+        Phase::Stochastic => "stoch",
         Phase::Sync => "SYNC",
         Phase::Cem => "cem",
         Phase::Gd => "gd",
     };
-    let diverged = matches!(snap.status, crate::plan::Status::Diverged { .. });
+    if matches!(snap.status, crate::plan::Status::Diverged { .. }) {
+        return format!("{planner} it {} DIVERGED", snap.iteration);
+    }
     format!(
-        "{planner} it {:<4} {phase:<4} dyn {} dist {}{}",
+        "{planner} it {} {phase} dist {}",
         snap.iteration,
-        short_num(snap.loss.dynamics),
-        short_num(snap.loss.terminal),
-        if diverged { " DIVERGED" } else { "" }
+        short_num(snap.loss.terminal)
     )
 }
 
@@ -299,26 +300,19 @@ pub fn draw_loss_plot(pixmap: &mut Pixmap, area: PlotArea, history: &LossHistory
         ph,
         palette::PLOT_CURSOR.with_alpha(140),
     );
-    // Legend: two small labels in the series colours, top right.
-    let scale = if area.w >= 240.0 { 2 } else { 1 };
+    // Legend with the current values, top right, in the series colours.
+    let value = |vals: &[f32]| n.checked_sub(1).map_or("-".to_string(), |i| short_num(vals[i]));
+    let labels = [
+        (format!("dist {}", value(&history.terminal)), palette::LOSS_TERMINAL),
+        (format!("dyn {}", value(&history.dynamics)), palette::LOSS_DYNAMICS),
+    ];
+    let widest = labels.iter().map(|(l, _)| text_width(l, 1)).max().unwrap_or(0);
+    let scale = if (widest * 2) as f32 <= pw * 0.6 { 2 } else { 1 };
     let label_h = (GLYPH * scale + 2) as i32;
     let right = (x0 + pw) as i32;
-    for (i, (label, color)) in [
-        ("dist", palette::LOSS_TERMINAL),
-        ("dyn", palette::LOSS_DYNAMICS),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (i, (label, color)) in labels.iter().enumerate() {
         let lx = right - text_width(label, scale) as i32 - 2;
-        draw_text(
-            pixmap,
-            lx,
-            y0 as i32 + 1 + i as i32 * label_h,
-            label,
-            scale,
-            color,
-        );
+        draw_text(pixmap, lx, y0 as i32 + 1 + i as i32 * label_h, label, scale, *color);
     }
 }
 

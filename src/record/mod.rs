@@ -6,6 +6,7 @@
 //! - `h264`, `gifenc`: the two format sinks behind the writer.
 //! - [`hud`]: heads-up text line and loss plot.
 //! - [`overlay`]: ghosts, residual segments, rollout paths and the sync flash over an env picture.
+//! - [`session`]: a whole recording — planners in lock-step, frames chosen, rendered and encoded.
 //! - [`probe`]: reading videos back (frame count, size, decoded frames).
 
 pub mod encode;
@@ -16,6 +17,7 @@ pub mod hud;
 pub mod overlay;
 pub mod palette;
 pub mod probe;
+pub mod session;
 
 #[cfg(test)]
 mod encode_tests;
@@ -23,6 +25,8 @@ mod encode_tests;
 use std::path::PathBuf;
 
 pub use encode::{BackgroundWriter, Finished, VideoFormat, VideoWriter};
+pub use frames::Overlays;
+pub use session::{record, Lane, Progress, RecordSpec, RecordSummary};
 
 /// Errors from recording.
 #[derive(Debug, thiserror::Error)]

@@ -31,7 +31,7 @@ impl OverlaySizes {
     pub fn for_side(side: u32) -> OverlaySizes {
         let k = (side as f32 / 512.0).max(0.25);
         OverlaySizes {
-            marker: (3.0 * k).max(1.5),
+            marker: (3.0 * k).max(2.5),
             residual: (2.0 * k).max(1.0),
             path: (2.0 * k).max(1.0),
             border: (6.0 * k).max(2.0).round(),

@@ -10,7 +10,9 @@
 //! - **Frictionless, inelastic contacts** (Chipmunk's default shape friction 0, elasticity 0).
 //! - **Walls** are the inner faces of the spec's radius-2 segments (x = 7, x = 504, y = 7, y = 504), built as thick
 //!   boxes that extend outwards: identical contacts for anything inside, but the block cannot be squeezed through
-//!   a 4-px wall when the kinematic agent pins it there.
+//!   a 4-px wall when the kinematic agent pins it there. Block–wall contacts are stiffer than rapier's default
+//!   ([`SolverSettings::wall_contact_hz`]); a pinned block still sinks a few px into a wall, as any soft-contact
+//!   solver (Chipmunk included) lets a kinematic pusher do.
 //! - **No tunnelling.** The agent is kinematic and can reach several px per substep; its soft-CCD prediction
 //!   distance is set each substep to its travel plus a margin, so the block always gets a speculative contact
 //!   before the disc reaches it (tested in `tests::fast_push_does_not_tunnel`).
@@ -215,4 +217,35 @@ fn vec2(v: [f32; 2]) -> Vector {
 
 fn arr(v: Vector) -> [f32; 2] {
     [v.x, v.y]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_mass_properties_are_the_originals() {
+        let s = PhysState {
+            agent_pos: [100.0, 100.0],
+            agent_vel: [0.0; 2],
+            block_pos: [300.0, 300.0],
+            block_angle: 0.5,
+        };
+        let mut w = PushTWorld::new(&s, SolverSettings::default());
+        // rapier folds the additional mass properties in when the pipeline first sees the body.
+        w.substep([0.0; 2]);
+        let Some(block) = w.world.bodies.get(w.block) else {
+            panic!("no block body");
+        };
+        let m = block.mass_properties().local_mprops;
+        assert!((m.mass() - BLOCK_MASS).abs() < 1e-6, "mass {}", m.mass());
+        assert!(
+            (m.principal_inertia() - BLOCK_MOMENT).abs() < 1e-3,
+            "moment {}",
+            m.principal_inertia()
+        );
+        assert_eq!(arr(block.local_center_of_mass()), BLOCK_CENTER_OF_GRAVITY);
+        // Pose is the local origin, not the centre of gravity.
+        assert_eq!(w.state().block_pos, [300.0, 300.0]);
+    }
 }

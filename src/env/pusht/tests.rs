@@ -42,12 +42,18 @@ fn block_does_not_move_when_agent_stays_away() {
     for _ in 0..100 {
         // Wander in the bottom-left corner, far from the block.
         let s = env.state();
-        let t = [rng.random_range(40.0..120.0), rng.random_range(400.0..470.0)];
+        let t = [
+            rng.random_range(40.0..120.0),
+            rng.random_range(400.0..470.0),
+        ];
         env.step(toward(&s, t));
     }
     let end = env.state();
     assert_eq!(&end[2..5], &placed[2..5], "block moved without contact");
-    assert!((end[0] - 60.0).abs() + (end[1] - 450.0).abs() > 1.0, "agent never moved");
+    assert!(
+        (end[0] - 60.0).abs() + (end[1] - 450.0).abs() > 1.0,
+        "agent never moved"
+    );
 }
 
 #[test]
@@ -61,12 +67,19 @@ fn pushing_the_bar_from_below_moves_the_block_up() {
         env.step(toward(&s, [296.0, 200.0]));
         let s = env.state();
         let gap = distance_to_block([s[2], s[3], s[4]], [s[0], s[1]]);
-        assert!(gap > AGENT_RADIUS - 2.0, "agent sank into the block: gap {gap}, state {s:?}");
+        assert!(
+            gap > AGENT_RADIUS - 2.0,
+            "agent sank into the block: gap {gap}, state {s:?}"
+        );
     }
     let end = env.state();
     assert!(end[3] < 300.0 - 20.0, "block y {} did not move up", end[3]);
     // The push is right of the centre of gravity: the block turns anticlockwise on screen (θ decreases, y down).
-    assert!(angle_error(end[4], 0.0) > 0.05, "block did not rotate: θ = {}", end[4]);
+    assert!(
+        angle_error(end[4], 0.0) > 0.05,
+        "block did not rotate: θ = {}",
+        end[4]
+    );
     assert!(end[4] > PI, "expected θ to wrap below 2π, got {}", end[4]);
 }
 
@@ -108,7 +121,10 @@ fn fast_push_does_not_tunnel() {
                 "speed {speed}: agent at local {local:?}, gap {gap} (state {w:?})"
             );
         }
-        assert!(world.state().block_pos[1] < 250.0 - 100.0, "speed {speed}: block not carried");
+        assert!(
+            world.state().block_pos[1] < 250.0 - 100.0,
+            "speed {speed}: block not carried"
+        );
     }
 }
 
@@ -322,7 +338,7 @@ fn scripted_pusher_moves_the_block_in_replayed_problems() {
         for s in &states {
             agent_ok &= s[..2]
                 .iter()
-                .all(|&c| c >= WALL_MIN + AGENT_RADIUS && c <= WALL_MAX - AGENT_RADIUS);
+                .all(|&c| (WALL_MIN + AGENT_RADIUS..=WALL_MAX - AGENT_RADIUS).contains(&c));
         }
         let goal = states.last().expect("non-empty");
         let (dist, angle) = block_moved(&start, goal);

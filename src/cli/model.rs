@@ -73,7 +73,10 @@ pub fn run(args: ModelArgs) -> anyhow::Result<()> {
 
 fn eval(args: EvalArgs) -> anyhow::Result<()> {
     if args.episodes == 0 || args.episodes > 100_000 {
-        return Err(usage(format!("--episodes must be in 1..=100000, got {}", args.episodes)));
+        return Err(usage(format!(
+            "--episodes must be in 1..=100000, got {}",
+            args.episodes
+        )));
     }
     let model = load_env_model(args.env, args.model.as_deref())?;
     let cfg = DataConfig {

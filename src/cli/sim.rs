@@ -256,7 +256,7 @@ fn parse_json_actions(text: &str) -> anyhow::Result<Vec<[f32; 2]>> {
             .filter_map(|v| v.as_f64())
             .map(|v| v as f32)
             .collect();
-        if flat.len() % 2 != 0 {
+        if !flat.len().is_multiple_of(2) {
             anyhow::bail!(
                 "{} numbers is not a whole number of [x, y] actions",
                 flat.len()

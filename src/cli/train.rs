@@ -60,8 +60,8 @@ pub struct TrainArgs {
 pub fn default_budget(env: EnvKind) -> (usize, usize) {
     match env {
         EnvKind::Pusht => (200_000, 40),
-        EnvKind::Pointmaze => (100_000, 30),
-        EnvKind::Wall => (60_000, 30),
+        EnvKind::Pointmaze => (200_000, 40),
+        EnvKind::Wall => (200_000, 40),
     }
 }
 
@@ -110,13 +110,18 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         )));
     }
     if epochs == 0 || args.batch == 0 || args.episode_len == 0 {
-        return Err(usage("--epochs, --batch and --episode-len must be positive"));
+        return Err(usage(
+            "--epochs, --batch and --episode-len must be positive",
+        ));
     }
     if !(args.lr > 0.0 && args.lr.is_finite()) {
         return Err(usage(format!("--lr must be positive, got {}", args.lr)));
     }
     if !(args.val_frac > 0.0 && args.val_frac <= 0.5) {
-        return Err(usage(format!("--val-frac must be in (0, 0.5], got {}", args.val_frac)));
+        return Err(usage(format!(
+            "--val-frac must be in (0, 0.5], got {}",
+            args.val_frac
+        )));
     }
     let out = args.out.clone().unwrap_or_else(|| default_model_path(env));
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
@@ -170,7 +175,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             let e = ema.map_or(loss, |m| 0.98 * m + 0.02 * loss);
             ema = Some(e);
             pb.inc(1);
-            if pb.position() % 20 == 0 {
+            if pb.position().is_multiple_of(20) {
                 pb.set_message(format!(
                     "epoch {}/{epochs} loss {e:.2e} best val {best_val:.2e}",
                     epoch + 1
@@ -230,6 +235,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     for r in &reports {
         print!("{}", r.table());
     }
-    println!("saved {} (D={}, K={})", out.display(), model.state_dim(), model.action_dim());
+    println!(
+        "saved {} (D={}, K={})",
+        out.display(),
+        model.state_dim(),
+        model.action_dim()
+    );
     Ok(())
 }

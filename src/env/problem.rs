@@ -102,7 +102,7 @@ impl Problem {
                 .map_err(|source| ProblemError::State { which, source })?;
         }
         if let Some(actions) = &self.reference_actions {
-            if actions.len() % ENV_ACTION_DIM != 0 {
+            if !actions.len().is_multiple_of(ENV_ACTION_DIM) {
                 return Err(ProblemError::ReferenceActions(format!(
                     "{} values is not a whole number of {ENV_ACTION_DIM}-d actions",
                     actions.len()

@@ -380,3 +380,84 @@ pub fn env_body_shapes(kind: EnvKind, state: &[f32]) -> Vec<Shape> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fills(shapes: &[Shape]) -> Vec<Rgba> {
+        shapes
+            .iter()
+            .filter_map(|s| match s {
+                Shape::Polygon { fill, .. } | Shape::Circle { fill, .. } => *fill,
+                Shape::Polyline { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pusht_scene_draws_walls_goal_block_and_agent_in_order() {
+        let state = [100.0, 100.0, 300.0, 300.0, 0.5, 0.0, 0.0];
+        let goal = [200.0, 200.0, 256.0, 256.0, 0.7, 0.0, 0.0];
+        let s = scene(EnvKind::Pusht, &state, Some(&goal));
+        assert!(s.y_down);
+        assert_eq!(s.background, PUSHT_BACKGROUND);
+        let f = fills(&s.shapes);
+        let pos = |c: Rgba| f.iter().position(|x| *x == c).unwrap();
+        assert!(
+            pos(PUSHT_GOAL) < pos(PUSHT_BLOCK_FILL) && pos(PUSHT_BLOCK_FILL) < pos(PUSHT_AGENT)
+        );
+        assert_eq!(f.last(), Some(&PUSHT_AGENT_INNER));
+        // The goal T sits at the goal state's pose.
+        let Some(Shape::Polygon { points, .. }) = s
+            .shapes
+            .iter()
+            .find(|s| fills(std::slice::from_ref(s)) == [PUSHT_GOAL])
+        else {
+            panic!("no goal polygon");
+        };
+        assert_eq!(points, &pusht::block_polygons(256.0, 256.0, 0.7)[0]);
+    }
+
+    #[test]
+    fn maze_scene_is_y_up_with_walls_in_qpos_coordinates() {
+        let s = scene(EnvKind::Pointmaze, &[0.8, 1.8, 0.0, 0.0], None);
+        assert!(!s.y_down);
+        assert_eq!(s.bounds, [-0.7, -0.7, 4.3, 4.3]);
+        assert_eq!(
+            fills(&s.shapes).iter().filter(|c| **c == MAZE_WALL).count(),
+            18
+        );
+        assert_eq!(fills(&s.shapes).last(), Some(&MAZE_AGENT));
+    }
+
+    #[test]
+    fn body_and_trajectory_shapes_follow_the_state() {
+        let c = Rgba(1, 2, 3, 100);
+        assert_eq!(
+            body_shapes(EnvKind::Pusht, &[1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0], c).len(),
+            3
+        );
+        let wall = body_shapes(EnvKind::Wall, &[10.0, 20.0], c);
+        assert_eq!(
+            wall,
+            vec![Shape::Circle {
+                center: [10.0, 20.0],
+                radius: WALL_DOT_RADIUS,
+                fill: Some(c),
+                stroke: None
+            }]
+        );
+        assert!(body_shapes(EnvKind::Pointmaze, &[f32::NAN, 1.0], c).is_empty());
+        let states = vec![
+            vec![1.0, 2.0, 0.0, 0.0],
+            vec![3.0],
+            vec![4.0, 5.0, 0.0, 0.0],
+        ];
+        let Shape::Polyline { points, .. } = trajectory_shape(EnvKind::Pointmaze, &states, c, 0.1)
+        else {
+            panic!("not a polyline");
+        };
+        assert_eq!(points, vec![[1.0, 2.0], [4.0, 5.0]]);
+    }
+}

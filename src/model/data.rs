@@ -227,7 +227,14 @@ mod tests {
                 threads: 1,
             };
             let a = generate(env, &cfg, &|_| {});
-            let b = generate(env, &DataConfig { threads: 2, ..cfg.clone() }, &|_| {});
+            let b = generate(
+                env,
+                &DataConfig {
+                    threads: 2,
+                    ..cfg.clone()
+                },
+                &|_| {},
+            );
             assert_eq!(a.len(), 4);
             for (x, y) in a.iter().zip(&b) {
                 assert_eq!(x.states, y.states);
@@ -240,7 +247,10 @@ mod tests {
             assert_eq!(s.len(), 24 * env.state_dim());
             assert_eq!(act.len(), 24 * CHUNK_ACTION_DIM);
             assert_eq!(s2.len(), s.len());
-            assert_eq!(&s2[..env.state_dim()], &s[env.state_dim()..2 * env.state_dim()]);
+            assert_eq!(
+                &s2[..env.state_dim()],
+                &s[env.state_dim()..2 * env.state_dim()]
+            );
         }
     }
 }

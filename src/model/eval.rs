@@ -205,7 +205,10 @@ impl EvalReport {
         let mut out = BTreeMap::new();
         for h in &self.horizons {
             for (name, s) in &h.errors {
-                out.insert(format!("{}.h{}.{name}.median", self.subset, h.steps), s.median);
+                out.insert(
+                    format!("{}.h{}.{name}.median", self.subset, h.steps),
+                    s.median,
+                );
                 out.insert(format!("{}.h{}.{name}.p90", self.subset, h.steps), s.p90);
             }
             out.insert(
@@ -234,7 +237,11 @@ impl EvalReport {
                 h.steps,
                 h.cases,
                 errs.join(", "),
-                if self.env == EnvKind::Pusht { ", π/9" } else { "" },
+                if self.env == EnvKind::Pusht {
+                    ", π/9"
+                } else {
+                    ""
+                },
                 100.0 * h.within_tolerance
             ));
         }

@@ -284,13 +284,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("pusht.safetensors");
         std::fs::write(&p, bytes).unwrap();
-        let e = load_env_model(EnvKind::Pusht, Some(&p)).unwrap_err().to_string();
+        let e = load_env_model(EnvKind::Pusht, Some(&p))
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains('\n'), "multi-line error: {e}");
         e
     }
 
     /// Re-encodes with tensors/metadata altered by `edit`.
-    fn tampered(m: &MlpModel, edit: impl Fn(&mut Vec<(String, Vec<usize>, Vec<u8>)>, &mut HashMap<String, String>)) -> Vec<u8> {
+    fn tampered(
+        m: &MlpModel,
+        edit: impl Fn(&mut Vec<(String, Vec<usize>, Vec<u8>)>, &mut HashMap<String, String>),
+    ) -> Vec<u8> {
         let st_bytes = encode(m).unwrap();
         let st = SafeTensors::deserialize(&st_bytes).unwrap();
         let (_, header) = SafeTensors::read_metadata(&st_bytes).unwrap();
@@ -303,7 +308,12 @@ mod tests {
         edit(&mut tensors, &mut meta);
         let views: Vec<(String, TensorView<'_>)> = tensors
             .iter()
-            .map(|(n, s, d)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), d).unwrap()))
+            .map(|(n, s, d)| {
+                (
+                    n.clone(),
+                    TensorView::new(Dtype::F32, s.clone(), d).unwrap(),
+                )
+            })
             .collect();
         safetensors::tensor::serialize(views, Some(meta)).unwrap()
     }
@@ -327,12 +337,19 @@ mod tests {
     fn bad_files_give_one_line_errors() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nope.safetensors");
-        let e = load_env_model(EnvKind::Wall, Some(&missing)).unwrap_err().to_string();
-        assert!(e.starts_with("no world model at") && e.contains("grasp-explorer train --env wall"), "{e}");
+        let e = load_env_model(EnvKind::Wall, Some(&missing))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("no world model at") && e.contains("grasp-explorer train --env wall"),
+            "{e}"
+        );
 
         let good = encode(&model(EnvKind::Pusht)).unwrap();
         assert!(err_of(&good[..good.len() / 2]).contains("not a valid world-model file"));
-        let junk: Vec<u8> = (0..4000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let junk: Vec<u8> = (0..4000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         assert!(err_of(&junk).contains("not a valid world-model file"));
         assert!(err_of(&[]).contains("not a valid world-model file"));
 

@@ -8,8 +8,8 @@
 use tiny_skia::{Color, Paint, PathBuilder, Pixmap, Rect, Stroke, Transform};
 
 use super::data::Episode;
-use super::fast::MlpModel;
 use super::eval::rollouts;
+use super::fast::MlpModel;
 use crate::env::pusht::block_polygons;
 use crate::env::wall::{WallLayout, BORDER_MAX, BORDER_MIN};
 use crate::env::{pointmaze, EnvKind};
@@ -36,21 +36,32 @@ fn paint(rgb: [u8; 3]) -> Paint<'static> {
 }
 
 /// Draws up to 6 episodes' `steps`-step open-loop rollouts; returns PNG bytes.
-pub fn rollout_png(model: &MlpModel, episodes: &[Episode], steps: usize) -> Result<Vec<u8>, String> {
+pub fn rollout_png(
+    model: &MlpModel,
+    episodes: &[Episode],
+    steps: usize,
+) -> Result<Vec<u8>, String> {
     let env = model.info().env;
     let ed = env.state_dim();
-    let eps: Vec<&Episode> = episodes.iter().filter(|e| e.len() >= steps).take(6).collect();
+    let eps: Vec<&Episode> = episodes
+        .iter()
+        .filter(|e| e.len() >= steps)
+        .take(6)
+        .collect();
     if eps.is_empty() {
         return Err(format!("no held-out episode has {steps} steps"));
     }
     let rows = eps.len().div_ceil(COLS);
-    let mut pix = Pixmap::new(PANEL * COLS as u32, PANEL * rows as u32)
-        .ok_or("cannot allocate the image")?;
+    let mut pix =
+        Pixmap::new(PANEL * COLS as u32, PANEL * rows as u32).ok_or("cannot allocate the image")?;
     pix.fill(Color::WHITE);
     let [x0, y0, x1, y1] = world_box(env);
     let scale = PANEL as f32 / (x1 - x0).max(y1 - y0);
     for (i, ep) in eps.iter().enumerate() {
-        let (ox, oy) = ((i % COLS) as f32 * PANEL as f32, (i / COLS) as f32 * PANEL as f32);
+        let (ox, oy) = (
+            (i % COLS) as f32 * PANEL as f32,
+            (i / COLS) as f32 * PANEL as f32,
+        );
         // Pointmaze qpos has y up on the usual maze plots; keep y down for all (screen = world).
         let tf = Transform::from_row(scale, 0.0, 0.0, scale, ox - x0 * scale, oy - y0 * scale);
         draw_walls(&mut pix, env, tf);
@@ -66,7 +77,10 @@ pub fn rollout_png(model: &MlpModel, episodes: &[Episode], steps: usize) -> Resu
             .collect();
         let width = 2.0 / scale;
         let tracks: &[(usize, [u8; 3], [u8; 3])] = match env {
-            EnvKind::Pusht => &[(0, [20, 40, 120], [255, 140, 0]), (2, [70, 70, 70], [220, 30, 30])],
+            EnvKind::Pusht => &[
+                (0, [20, 40, 120], [255, 140, 0]),
+                (2, [70, 70, 70], [220, 30, 30]),
+            ],
             _ => &[(0, [20, 20, 20], [220, 30, 30])],
         };
         for &(off, sim_rgb, model_rgb) in tracks {
@@ -74,7 +88,10 @@ pub fn rollout_png(model: &MlpModel, episodes: &[Episode], steps: usize) -> Resu
             stroke_path(&mut pix, &model_states, off, model_rgb, width, tf);
         }
         if env == EnvKind::Pusht {
-            for (s, rgb) in [(&sim_states[steps], [120, 120, 120]), (&model_states[steps], [220, 30, 30])] {
+            for (s, rgb) in [
+                (&sim_states[steps], [120, 120, 120]),
+                (&model_states[steps], [220, 30, 30]),
+            ] {
                 for poly in block_polygons(s[2], s[3], s[4]) {
                     let mut pb = PathBuilder::new();
                     pb.move_to(poly[0][0], poly[0][1]);
@@ -83,7 +100,10 @@ pub fn rollout_png(model: &MlpModel, episodes: &[Episode], steps: usize) -> Resu
                     }
                     pb.close();
                     if let Some(path) = pb.finish() {
-                        let st = Stroke { width, ..Stroke::default() };
+                        let st = Stroke {
+                            width,
+                            ..Stroke::default()
+                        };
                         pix.stroke_path(&path, &paint(rgb), &st, tf, None);
                     }
                 }
@@ -91,26 +111,51 @@ pub fn rollout_png(model: &MlpModel, episodes: &[Episode], steps: usize) -> Resu
         }
         let s0 = &sim_states[0];
         if let Some(c) = PathBuilder::from_circle(s0[0], s0[1], 4.0 / scale) {
-            pix.fill_path(&c, &paint([30, 170, 60]), tiny_skia::FillRule::Winding, tf, None);
+            pix.fill_path(
+                &c,
+                &paint([30, 170, 60]),
+                tiny_skia::FillRule::Winding,
+                tf,
+                None,
+            );
         }
         // Panel frame.
         if let Some(r) = Rect::from_xywh(ox, oy, PANEL as f32, PANEL as f32) {
             let path = PathBuilder::from_rect(r);
-            let st = Stroke { width: 1.0, ..Stroke::default() };
-            pix.stroke_path(&path, &paint([180, 180, 180]), &st, Transform::identity(), None);
+            let st = Stroke {
+                width: 1.0,
+                ..Stroke::default()
+            };
+            pix.stroke_path(
+                &path,
+                &paint([180, 180, 180]),
+                &st,
+                Transform::identity(),
+                None,
+            );
         }
     }
     pix.encode_png().map_err(|e| e.to_string())
 }
 
-fn stroke_path(pix: &mut Pixmap, states: &[Vec<f32>], off: usize, rgb: [u8; 3], width: f32, tf: Transform) {
+fn stroke_path(
+    pix: &mut Pixmap,
+    states: &[Vec<f32>],
+    off: usize,
+    rgb: [u8; 3],
+    width: f32,
+    tf: Transform,
+) {
     let mut pb = PathBuilder::new();
     pb.move_to(states[0][off], states[0][off + 1]);
     for s in &states[1..] {
         pb.line_to(s[off], s[off + 1]);
     }
     if let Some(path) = pb.finish() {
-        let st = Stroke { width, ..Stroke::default() };
+        let st = Stroke {
+            width,
+            ..Stroke::default()
+        };
         pix.stroke_path(&path, &paint(rgb), &st, tf, None);
     }
 }
@@ -124,14 +169,24 @@ fn draw_walls(pix: &mut Pixmap, env: EnvKind, tf: Transform) {
     };
     match env {
         EnvKind::Pusht => {
-            for [a, b, c, d] in [[0.0, 0.0, 512.0, 7.0], [0.0, 504.0, 512.0, 512.0], [0.0, 0.0, 7.0, 512.0], [504.0, 0.0, 512.0, 512.0]] {
+            for [a, b, c, d] in [
+                [0.0, 0.0, 512.0, 7.0],
+                [0.0, 504.0, 512.0, 512.0],
+                [0.0, 0.0, 7.0, 512.0],
+                [504.0, 0.0, 512.0, 512.0],
+            ] {
                 rect(a, b, c, d);
             }
         }
         EnvKind::Pointmaze => {
             for b in pointmaze::wall_boxes() {
                 let (c, h) = (b.center, b.half);
-                rect((c[0] - h[0]) as f32, (c[1] - h[1]) as f32, (c[0] + h[0]) as f32, (c[1] + h[1]) as f32);
+                rect(
+                    (c[0] - h[0]) as f32,
+                    (c[1] - h[1]) as f32,
+                    (c[0] + h[0]) as f32,
+                    (c[1] + h[1]) as f32,
+                );
             }
         }
         EnvKind::Wall => {

@@ -281,7 +281,11 @@ mod tests {
             seed: 1,
             ..TrainConfig::default()
         };
-        let (train, val, test) = (sample(&sys, 3000, 1), sample(&sys, 300, 2), sample(&sys, 50, 3));
+        let (train, val, test) = (
+            sample(&sys, 3000, 1),
+            sample(&sys, 300, 2),
+            sample(&sys, 50, 3),
+        );
         let (model, last, best) = fit(&codec, &train, &val, &cfg, &mut |_| {}).unwrap();
         assert!(best.val_loss <= last.val_loss);
         assert!(best.val_loss < 1e-3, "val loss {}", best.val_loss);
@@ -300,8 +304,12 @@ mod tests {
             g[i] = 1.0;
             let mut ga = [0.0; 10];
             model.vjp(&tape, &g, None, Some(&mut ga));
-            for j in 0..10 {
-                assert!((ga[j] - sys.b[i * 10 + j]).abs() < 0.02, "B[{i},{j}]: {} vs {}", ga[j], sys.b[i * 10 + j]);
+            for (j, g) in ga.iter().enumerate() {
+                assert!(
+                    (g - sys.b[i * 10 + j]).abs() < 0.02,
+                    "B[{i},{j}]: {g} vs {}",
+                    sys.b[i * 10 + j]
+                );
             }
         }
     }

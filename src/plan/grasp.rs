@@ -54,7 +54,7 @@ fn settings(params: &PlannerParams, k: usize) -> Settings {
             } else {
                 (p.noise, p.goal_weight)
             };
-            let due = p.sync_enabled && (k + 1) % period == 0 && k > 0;
+            let due = p.sync_enabled && (k + 1).is_multiple_of(period) && k > 0;
             Settings {
                 lr_s: p.lr_states,
                 lr_a: p.lr_actions,
@@ -367,7 +367,7 @@ impl LiftedPlanner {
             phase = Phase::Sync;
         }
         self.evaluate(s.gamma);
-        if phase == Phase::Sync || k % s.rollout_every == 0 {
+        if phase == Phase::Sync || k.is_multiple_of(s.rollout_every) {
             self.roll_out();
         }
         phase

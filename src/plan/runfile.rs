@@ -169,7 +169,7 @@ impl RunWriter {
     /// Writes `snap` if the cadence keeps it: every `save_every`-th iteration, every sync iteration and a
     /// divergence.
     pub fn offer(&mut self, snap: &Snapshot) -> Result<(), RunFileError> {
-        let keep = snap.iteration % self.save_every == 0
+        let keep = snap.iteration.is_multiple_of(self.save_every)
             || snap.phase == Phase::Sync
             || matches!(snap.status, Status::Diverged { .. });
         if keep {

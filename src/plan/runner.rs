@@ -35,7 +35,7 @@ pub fn execute_plan(
     model_actions: &[f32],
 ) -> Result<Execution, PlanError> {
     let k = model.action_dim();
-    if k == 0 || model_actions.len() % k != 0 {
+    if k == 0 || !model_actions.len().is_multiple_of(k) {
         return Err(PlanError::Problem(format!(
             "plan has {} values, not a multiple of the action size {k}",
             model_actions.len()
@@ -211,7 +211,7 @@ pub fn run_trial_with(
         iters += 1;
         on_snapshot(&snap);
         drop(snap);
-        if opts.check_every > 0 && iters % opts.check_every == 0 && time_to_success.is_none() {
+        if opts.check_every > 0 && iters.is_multiple_of(opts.check_every) && time_to_success.is_none() {
             let started = std::time::Instant::now();
             let ok = execute_plan(problem, model.as_ref(), planner.actions())?.success;
             check_time_s += started.elapsed().as_secs_f64();

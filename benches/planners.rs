@@ -3,8 +3,8 @@
 //! rollout, snapshot emission). Uses the shipped model (assets/models/pusht.safetensors, or
 //! $GRASP_EXPLORER_MODELS) when present, else an untrained MLP of the default shape [256, 256] (same cost).
 //!
-//! Run: `cargo bench --no-default-features --bench planners [-- H [SECONDS]]` (defaults H = 50, 2 s per
-//! planner). Single-threaded throughout.
+//! Run: `cargo bench --no-default-features --bench planners [-- H [SECONDS [PRESET]]]` (defaults H = 50,
+//! 2 s per planner; with PRESET only that planner runs, e.g. for profiling). Single-threaded throughout.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
     let horizon: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(50);
     let secs: f64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2.0);
+    let only: Option<PlannerKind> = args.get(3).and_then(|s| s.parse().ok());
     let (model, which): (Arc<dyn WorldModel>, String) = match load_for_env(EnvKind::Pusht, None) {
         Ok(m) => (m, "shipped pusht model".into()),
         Err(e) => {
@@ -58,11 +59,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         PlannerKind::Latco,
     ];
     for kind in kinds {
+        if only.is_some_and(|o| o != kind) {
+            continue;
+        }
         let mut p = make_planner(&kind.default_params(), &mp, model.clone(), 0)?;
         let (per, _) = time_per_call(secs, || {
             p.step();
         });
         println!("| {kind} | {:.0} | {:.3} |", 1.0 / per, per * 1e3);
+    }
+    if only.is_some() {
+        return Ok(());
     }
     // GRASP with the serial rollout every iteration, and keeping every snapshot (as the app does).
     let every = PlannerParams::Grasp(GraspParams {

@@ -19,6 +19,20 @@ static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 /// Plot size in pixels.
 const SIZE: (u32, u32) = (900, 600);
 
+/// Line colours (the "tab10" palette: distinguishable, and none too pale on white).
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
 /// Registers the shipped font as plotters' "sans-serif" once.
 fn ensure_font() -> Result<(), BenchError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
@@ -125,13 +139,20 @@ fn render(
             .configure_mesh()
             .x_desc("horizon H (world-model steps)")
             .y_desc(y_desc)
-            .x_labels(horizons.len().clamp(2, 10))
+            .x_labels(12)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| {
+                format!("{y:.3}")
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_string()
+            })
             .label_style(("sans-serif", 15))
             .draw()
             .map_err(|e| err(e.to_string()))?;
         let n = data.len().max(1) as f64;
         for (i, (label, pts)) in data.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
+            let color = PALETTE[i % PALETTE.len()].to_rgba();
             // Spread planners slightly along x so their bars do not overlap.
             let dx = (i as f64 - (n - 1.0) / 2.0) * pad * 0.12;
             let shifted: Vec<(f64, f64, f64, f64)> =
@@ -160,6 +181,14 @@ fn render(
                         .map(|p| Circle::new((p.0, p.1), 4, color.filled())),
                 )
                 .map_err(|e| err(e.to_string()))?;
+        }
+        if data.iter().all(|(_, p)| p.is_empty()) {
+            root.draw(&Text::new(
+                "no data (no finished or no successful trials)",
+                (w as i32 / 2 - 200, h as i32 / 2),
+                ("sans-serif", 20),
+            ))
+            .map_err(|e| err(e.to_string()))?;
         }
         chart
             .configure_series_labels()

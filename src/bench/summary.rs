@@ -43,7 +43,7 @@ pub struct CellSummary {
     pub time_to_success_q75_s: Option<f64>,
     /// Median final goal distance of the executed plan over all trials (env units).
     pub median_final_distance: Option<f64>,
-    /// Median model-vs-simulator terminal error over all trials (env units).
+    /// Median of ‖rollout_T − g‖ under the world model over all trials (model space).
     pub median_model_terminal_error: Option<f64>,
     /// Total iterations / total planner time.
     pub iters_per_s: Option<f64>,
@@ -213,8 +213,8 @@ pub fn to_markdown(s: &Summary) -> String {
         md += "\n";
     }
     md += "\n## Details\n\n| planner | H | trials | successes | success % | 95% Wilson | 95% Wald | \
-           median TTS s | TTS IQR s | median final dist | median model terminal err | iters/s | \
-           median planner s | diverged |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+           median TTS s | TTS IQR s | median final dist (env units) | median model ‖s_T − g‖ (model space) | \
+           iters/s | median planner s | diverged |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for c in &s.cells {
         md += &format!(
             "| {} | {} | {}/{} | {} | {} | [{}, {}] | [{}, {}] | {} | [{}, {}] | {} | {} | {} | {} | {} |\n",
@@ -234,7 +234,7 @@ pub fn to_markdown(s: &Summary) -> String {
             num(c.median_final_distance, 2),
             num(c.median_model_terminal_error, 2),
             num(c.iters_per_s, 1),
-            num(c.median_planning_time_s, 2),
+            num(c.median_planning_time_s, 3),
             c.diverged
         );
     }

@@ -39,7 +39,7 @@ pub struct TrialRecord {
     pub iters_per_s: f64,
     /// Final goal distance of the executed plan (env units, the quantity the success rule thresholds).
     pub final_distance: f64,
-    /// Distance between the model's predicted terminal state and the simulator's, env units.
+    /// ‖rollout_T(final plan) − g‖₂ of the world model, model space (how close the model thinks it got).
     pub model_terminal_error: f64,
     /// Iteration budget of the trial (empty if none).
     pub max_iters: Option<usize>,

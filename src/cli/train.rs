@@ -59,7 +59,7 @@ pub struct TrainArgs {
 /// Default (samples, epochs) per env: sized to train in well under 15 minutes on 2 cores.
 pub fn default_budget(env: EnvKind) -> (usize, usize) {
     match env {
-        EnvKind::Pusht => (200_000, 40),
+        EnvKind::Pusht => (400_000, 60),
         EnvKind::Pointmaze => (200_000, 40),
         EnvKind::Wall => (200_000, 40),
     }

@@ -380,6 +380,18 @@ mod tests {
     }
 
     #[test]
+    fn shipped_models_load_for_their_envs() {
+        for env in EnvKind::ALL {
+            let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("assets/models")
+                .join(format!("{env}.safetensors"));
+            let m = load_env_model(env, Some(&p)).unwrap();
+            assert_eq!(m.info().env, env);
+            assert!(m.info().training.is_some());
+        }
+    }
+
+    #[test]
     fn default_path_honours_env_var_dir() {
         let p = default_model_path(EnvKind::Pointmaze);
         assert!(p.ends_with("pointmaze.safetensors"));

@@ -10,7 +10,7 @@ use rand::Rng as _;
 use rand_distr::StandardNormal;
 
 use super::emit::{self, Parts};
-use super::serial::{all_finite, sq_dist, SerialRollout};
+use super::serial::{all_finite, wsq_dist, SerialRollout};
 use super::{
     CemParams, InForce, LossTerms, ModelProblem, Phase, PlanError, Planner, PlannerParams, Snapshot,
 };
@@ -72,6 +72,7 @@ pub struct CemPlanner {
     params: CemParams,
     s0: Vec<f32>,
     goal: Vec<f32>,
+    weights: Vec<f32>,
     horizon: usize,
     mean: Vec<f32>,
     std: Vec<f32>,
@@ -106,6 +107,7 @@ impl CemPlanner {
         let mut me = CemPlanner {
             s0: problem.start.clone(),
             goal: problem.goal.clone(),
+            weights: problem.weights(),
             horizon: problem.horizon,
             mean: vec![0.0; plan],
             std: vec![params.init_std; plan],
@@ -138,13 +140,14 @@ impl CemPlanner {
         let d = self.model.state_dim();
         let traj = self.report.states();
         let goal_sum: f32 = (1..=self.horizon)
-            .map(|t| sq_dist(&traj[t * d..(t + 1) * d], &self.goal))
+            .map(|t| wsq_dist(&traj[t * d..(t + 1) * d], &self.goal, &self.weights))
             .sum();
+        let term = wsq_dist(self.report.final_states(), &self.goal, &self.weights);
         self.loss = LossTerms {
             dynamics: 0.0,
             goal: goal_sum / d as f32,
-            terminal: sq_dist(self.report.final_states(), &self.goal).sqrt(),
-            total: sq_dist(self.report.final_states(), &self.goal) / d as f32,
+            terminal: term.sqrt(),
+            total: term / d as f32,
         };
     }
 
@@ -196,7 +199,11 @@ impl CemPlanner {
             self.horizon,
         );
         for (i, c) in self.costs.iter_mut().enumerate() {
-            *c = sq_dist(&self.batch.final_states()[i * d..(i + 1) * d], &self.goal);
+            *c = wsq_dist(
+                &self.batch.final_states()[i * d..(i + 1) * d],
+                &self.goal,
+                &self.weights,
+            );
         }
         elite_order(&self.costs, &mut self.order);
         self.backup_mean.copy_from_slice(&self.mean);

@@ -12,7 +12,7 @@ use rand_distr::StandardNormal;
 
 use super::adam::Adam;
 use super::emit::{self, Parts};
-use super::serial::{all_finite, sq_dist, SerialRollout};
+use super::serial::{all_finite, wsq_dist, SerialRollout};
 use super::{
     GdParams, InForce, LossTerms, ModelProblem, Phase, PlanError, Planner, PlannerParams, Snapshot,
 };
@@ -25,6 +25,7 @@ pub struct GdPlanner {
     params: GdParams,
     s0: Vec<f32>,
     goal: Vec<f32>,
+    weights: Vec<f32>,
     horizon: usize,
     actions: Vec<f32>,
     backup: Vec<f32>,
@@ -59,6 +60,7 @@ impl GdPlanner {
         let mut me = GdPlanner {
             s0: problem.start.clone(),
             goal: problem.goal.clone(),
+            weights: problem.weights(),
             horizon: problem.horizon,
             backup: actions.clone(),
             actions,
@@ -93,9 +95,9 @@ impl GdPlanner {
         let d = self.model.state_dim();
         let traj = self.serial.states();
         let goal_sum: f32 = (1..=self.horizon)
-            .map(|t| sq_dist(&traj[t * d..(t + 1) * d], &self.goal))
+            .map(|t| wsq_dist(&traj[t * d..(t + 1) * d], &self.goal, &self.weights))
             .sum();
-        let term = sq_dist(self.serial.final_states(), &self.goal);
+        let term = wsq_dist(self.serial.final_states(), &self.goal, &self.weights);
         self.loss = LossTerms {
             dynamics: 0.0,
             goal: goal_sum / d as f32,
@@ -135,13 +137,14 @@ impl GdPlanner {
     fn run_iteration(&mut self) -> Option<String> {
         let d = self.model.state_dim();
         let c = 2.0 / d as f32;
-        for ((g, s), t) in self
+        for (((g, s), t), w) in self
             .grad_final
             .iter_mut()
             .zip(self.serial.final_states())
             .zip(&self.goal)
+            .zip(&self.weights)
         {
-            *g = c * (s - t);
+            *g = c * w * (s - t);
         }
         self.serial
             .vjp(self.model.as_ref(), &self.grad_final, &mut self.grad);

@@ -8,7 +8,7 @@ use rand_distr::StandardNormal;
 
 use super::adam::Adam;
 use super::cem::{elite_order, elite_stats};
-use super::serial::{sq_dist, SerialRollout};
+use super::serial::{sq_dist, wsq_dist, SerialRollout};
 use crate::model::WorldModel;
 use crate::util::Rng;
 
@@ -22,13 +22,15 @@ pub(crate) struct GdSync {
 }
 
 impl GdSync {
-    /// `steps` Adam(lr) steps on mean_d (rollout_T(actions) − goal)², updating `actions` ([T × K]) in place.
+    /// `steps` Adam(lr) steps on mean_d w_d (rollout_T(actions) − goal)², updating `actions` ([T × K]) in
+    /// place.
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         &mut self,
         model: &dyn WorldModel,
         s0: &[f32],
         goal: &[f32],
+        weights: &[f32],
         actions: &mut [f32],
         horizon: usize,
         steps: usize,
@@ -47,13 +49,14 @@ impl GdSync {
         let c = 2.0 / d as f32;
         for _ in 0..steps {
             self.serial.run(model, s0, actions, 1, horizon);
-            for ((g, s), t) in self
+            for (((g, s), t), w) in self
                 .grad_final
                 .iter_mut()
                 .zip(self.serial.final_states())
                 .zip(goal)
+                .zip(weights)
             {
-                *g = c * (s - t);
+                *g = c * w * (s - t);
             }
             self.serial.vjp(model, &self.grad_final, &mut self.grad);
             adam.step(actions, &self.grad, lr);
@@ -91,6 +94,7 @@ impl CemSync {
         model: &dyn WorldModel,
         s0: &[f32],
         goal: &[f32],
+        weights: &[f32],
         virtual_states: &[f32],
         actions: &mut [f32],
         horizon: usize,
@@ -117,7 +121,7 @@ impl CemSync {
                 *v = cfg.var_scale * *v + cfg.var_min;
             }
         } else {
-            let gap = sq_dist(&traj[t_len * d..(t_len + 1) * d], goal) / d as f32;
+            let gap = wsq_dist(&traj[t_len * d..(t_len + 1) * d], goal, weights) / d as f32;
             self.var_t[0] = cfg.var_scale * gap + cfg.var_min;
         }
         let (n, topk) = (cfg.samples, cfg.topk.min(cfg.samples));
@@ -139,7 +143,11 @@ impl CemSync {
             }
             self.serial.run(model, s0, &self.samples, n, horizon);
             for (i, c) in self.costs.iter_mut().enumerate() {
-                *c = sq_dist(&self.serial.final_states()[i * d..(i + 1) * d], goal);
+                *c = wsq_dist(
+                    &self.serial.final_states()[i * d..(i + 1) * d],
+                    goal,
+                    weights,
+                );
             }
             elite_order(&self.costs, &mut self.order);
             elite_stats(

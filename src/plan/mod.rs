@@ -37,6 +37,22 @@ pub struct ModelProblem {
     pub goal: Vec<f32>,
     /// T, world-model steps (each FRAMESKIP env steps).
     pub horizon: usize,
+    /// Weight w_i ≥ 0 of each state dim in every goal cost (GRASP's goal term and sync, CEM's and GD's
+    /// terminal cost, the terminal error): costs use Σ_i w_i (x_i − g_i)². Empty = all 1. In GRASP and
+    /// LatCo the dims of s_T with weight 0 are free variables rather than pinned to g. `from_problem` sets
+    /// [`default_goal_weights`] (DINO-WM's objective: PointMaze ignores velocity).
+    #[serde(default)]
+    pub goal_weights: Vec<f32>,
+}
+
+/// The goal weights `ModelProblem::from_problem` uses: DINO-WM's planning objective compares image latents
+/// (+ α·proprio), so velocity counts only where proprio does (spec §A.12: Push-T α = 1, PointMaze α = 0):
+/// PointMaze [1, 1, 0, 0] (position only); Push-T and Wall all 1.
+pub fn default_goal_weights(env: crate::env::EnvKind, state_dim: usize) -> Vec<f32> {
+    match env {
+        crate::env::EnvKind::Pointmaze if state_dim == 4 => vec![1.0, 1.0, 0.0, 0.0],
+        _ => vec![1.0; state_dim],
+    }
 }
 
 impl ModelProblem {
@@ -67,6 +83,7 @@ impl ModelProblem {
             start: model.encode_state(&problem.start),
             goal: model.encode_state(&problem.goal),
             horizon: problem.horizon,
+            goal_weights: default_goal_weights(problem.env, model.state_dim()),
         };
         mp.check(model)?;
         Ok(mp)
@@ -89,7 +106,26 @@ impl ModelProblem {
                 return Err(PlanError::Problem(format!("{what} is not finite")));
             }
         }
+        let w = &self.goal_weights;
+        if !w.is_empty()
+            && (w.len() != d
+                || !w.iter().all(|v| v.is_finite() && *v >= 0.0)
+                || !w.iter().any(|v| *v > 0.0))
+        {
+            return Err(PlanError::Problem(format!(
+                "goal weights must be {d} finite values >= 0, not all 0 (or none)"
+            )));
+        }
         Ok(())
+    }
+
+    /// The goal weights resolved to one per state dim.
+    pub fn weights(&self) -> Vec<f32> {
+        if self.goal_weights.is_empty() {
+            vec![1.0; self.goal.len()]
+        } else {
+            self.goal_weights.clone()
+        }
     }
 }
 

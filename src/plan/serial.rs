@@ -105,6 +105,15 @@ pub fn sq_dist(x: &[f32], y: &[f32]) -> f32 {
     x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum()
 }
 
+/// Σ_i w_i (x_i − y_i)².
+pub fn wsq_dist(x: &[f32], y: &[f32], w: &[f32]) -> f32 {
+    x.iter()
+        .zip(y)
+        .zip(w)
+        .map(|((a, b), w)| w * (a - b) * (a - b))
+        .sum()
+}
+
 /// True if every value is finite.
 pub fn all_finite(x: &[f32]) -> bool {
     x.iter().all(|v| v.is_finite())

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tiny_skia::Pixmap;
 
 use super::hud::{self, LossHistory, PlotArea};
-use super::overlay::{self, OverlaySizes, Residuals};
+use super::overlay::{self, reference_unit, Residuals, DIVERGED_WIDTH, FLASH_WIDTH};
 use super::{palette, RecordError};
 use crate::env::render::{render, View};
 use crate::env::scene::scene;
@@ -66,9 +66,10 @@ pub struct PanelRenderer {
     model: Arc<dyn WorldModel>,
     label: String,
     start: Vec<f32>,
+    goal: Vec<f32>,
     view: View,
+    unit: f32,
     base: Pixmap,
-    sizes: OverlaySizes,
     overlays: Overlays,
     residual_scale: Option<f32>,
 }
@@ -91,9 +92,10 @@ impl PanelRenderer {
             model,
             label: label.to_string(),
             start: problem.start.clone(),
+            goal: problem.goal.clone(),
             view,
+            unit: reference_unit(sc.bounds),
             base,
-            sizes: OverlaySizes::for_side(width.min(height)),
             overlays,
             residual_scale: None,
         })
@@ -104,8 +106,8 @@ impl PanelRenderer {
         &self.view
     }
 
-    /// The residual that is drawn darkest red: the largest finite residual of the first snapshot that had
-    /// one, so colours compare across a whole recording.
+    /// The residual that is drawn darkest red: the largest finite residual of the first snapshot rendered
+    /// (as the app does), so colours compare across a whole recording.
     pub fn residual_scale(&self) -> Option<f32> {
         self.residual_scale
     }
@@ -121,38 +123,41 @@ impl PanelRenderer {
             rows.chunks_exact(d).map(|s| self.model.decode_state(s)).collect()
         };
         let d = snap.state_dim;
+        let (view, u, kind) = (&self.view, self.unit, self.kind);
         let states = decode_rows(&snap.states, d);
         if self.overlays.ghosts {
-            overlay::draw_ghosts(&mut pm, &self.view, self.kind, &states, self.sizes);
+            overlay::draw_ghosts(&mut pm, view, kind, &states, u);
+        }
+        if self.overlays.model_rollout && !snap.rollout.is_empty() {
+            let rollout = decode_rows(&snap.rollout, d);
+            overlay::draw_trajectory(&mut pm, view, kind, &rollout, palette::MODEL_ROLLOUT, u);
+        }
+        if self.overlays.sim_rollout && !snap.actions.is_empty() {
+            let env_actions = self.model.decode_actions(&snap.actions);
+            if let Ok(sim) = rollout_env(kind, &self.start, &env_actions) {
+                overlay::draw_trajectory(&mut pm, view, kind, &sim, palette::SIM_ROLLOUT, u);
+            }
         }
         if self.overlays.residuals && !snap.residuals.is_empty() {
-            if self.residual_scale.is_none() {
-                let max = snap.residuals.iter().copied().filter(|r| r.is_finite()).fold(0.0f32, f32::max);
-                self.residual_scale = (max > 0.0).then_some(max);
-            }
+            let scale = *self.residual_scale.get_or_insert_with(|| {
+                snap.residuals.iter().copied().filter(|r| r.is_finite()).fold(0.0, f32::max)
+            });
             let predictions = decode_rows(&snap.predictions, d);
             let res = Residuals {
                 env_predictions: &predictions,
                 env_states: &states,
                 residuals: &snap.residuals,
-                scale: self.residual_scale.unwrap_or(1.0),
+                scale,
             };
-            overlay::draw_residuals(&mut pm, &self.view, self.kind, &res, self.sizes);
+            overlay::draw_residuals(&mut pm, view, kind, &res, u);
         }
-        if self.overlays.model_rollout && !snap.rollout.is_empty() {
-            let rollout = decode_rows(&snap.rollout, d);
-            overlay::draw_path(&mut pm, &self.view, self.kind, &rollout, palette::MODEL_ROLLOUT, self.sizes);
-        }
-        if self.overlays.sim_rollout && !snap.actions.is_empty() {
-            let env_actions = self.model.decode_actions(&snap.actions);
-            if let Ok(sim) = rollout_env(self.kind, &self.start, &env_actions) {
-                overlay::draw_path(&mut pm, &self.view, self.kind, &sim, palette::SIM_ROLLOUT, self.sizes);
-            }
-        }
+        overlay::draw_handles(&mut pm, view, kind, &self.start, &self.goal, u);
         let diverged = matches!(snap.status, Status::Diverged { .. });
-        overlay::draw_flash(&mut pm, frame.flash, palette::SYNC_FLASH, self.sizes.border);
+        let px = self.unit * self.view.scale;
         if diverged {
-            overlay::draw_flash(&mut pm, 1.0, palette::DIVERGED, self.sizes.border);
+            overlay::draw_border(&mut pm, 1.0, palette::DIVERGED, DIVERGED_WIDTH * px);
+        } else {
+            overlay::draw_border(&mut pm, frame.flash, palette::SYNC_FLASH, FLASH_WIDTH * px);
         }
         if self.overlays.hud {
             let color = if diverged {
@@ -167,7 +172,7 @@ impl PanelRenderer {
         if self.overlays.loss_plot {
             let (w, h) = (pm.width() as f32, pm.height() as f32);
             let (pw, ph) = ((w * 0.38).max(60.0), (h * 0.2).max(30.0));
-            let margin = (w.min(h) * 0.015).max(2.0) + self.sizes.border;
+            let margin = (w.min(h) * 0.015).max(2.0) + FLASH_WIDTH * px;
             let area = PlotArea {
                 x: w - pw - margin,
                 y: h - ph - margin,

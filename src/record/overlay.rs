@@ -1,9 +1,12 @@
 //! Planner overlays drawn over an env picture, in env units through the picture's [`View`]: ghost virtual
-//! states coloured by time, dynamics-residual segments, rollout paths, and the sync flash. Colours and
-//! conventions come from [`palette`]; shapes go through `env::render`, so they match the env's own drawing.
+//! states coloured by time, dynamics-residual segments, rollout trajectories, start/goal rings and the sync
+//! flash. Colours come from [`palette`]; shapes go through `env::render`, so they match the env's own drawing.
 //!
-//! Sizes are given in pixels (and converted to world units with the view's scale) so overlays read the same
-//! at any frame size and in any env.
+//! The conventions are the app's (`app::overlay_build`), so a recording looks like the window: sizes are in
+//! "reference pixels" — 1/512 of the env's larger world side ([`reference_unit`]) — so overlays keep their
+//! proportions in every env and at any frame size; ghosts for t = 1..T−1 with an opaque marker on every anchor
+//! (agent, and block for Push-T); residual segments F(s̄_t, a_t) → s̄_{t+1} with a ring at the prediction;
+//! trajectories through each anchor ending in an outline of the final pose.
 
 use tiny_skia::Pixmap;
 
@@ -12,80 +15,76 @@ use crate::env::render::{draw_shape, View};
 use crate::env::scene::{body_shapes, Rgba, Shape};
 use crate::env::EnvKind;
 
-/// Pixel sizes of the overlays, derived from the frame size.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct OverlaySizes {
-    /// Radius of a ghost's marker dot, px.
-    pub marker: f32,
-    /// Width of residual segments, px.
-    pub residual: f32,
-    /// Width of rollout paths, px.
-    pub path: f32,
-    /// Width of the sync-flash border, px.
-    pub border: f32,
+/// Radius of a ghost's marker dot, reference px.
+pub const MARKER_RADIUS: f32 = 4.5;
+/// Width of residual segments, reference px.
+pub const RESIDUAL_WIDTH: f32 = 2.0;
+/// Radius of the ring at a prediction F(s̄_t, a_t), reference px (its line is 1.2 wide).
+pub const PREDICTION_RING: f32 = 3.0;
+/// Width of trajectory lines, reference px.
+pub const TRAJECTORY_WIDTH: f32 = 2.5;
+/// Width of the final-pose outline at a trajectory's end, reference px.
+pub const OUTLINE_WIDTH: f32 = 2.0;
+/// Radius of the start and goal rings, reference px (line 2 wide).
+pub const HANDLE_RING: f32 = 9.0;
+/// Visible width of the sync-flash border, reference px.
+pub const FLASH_WIDTH: f32 = 5.0;
+/// Visible width of the divergence border, reference px.
+pub const DIVERGED_WIDTH: f32 = 4.0;
+
+/// World units per reference pixel of a scene with `bounds`: its larger side / 512.
+pub fn reference_unit(bounds: [f32; 4]) -> f32 {
+    ((bounds[2] - bounds[0]).max(bounds[3] - bounds[1]) / 512.0).max(1e-6)
 }
 
-impl OverlaySizes {
-    /// Sizes for a panel whose smaller side is `side` px (values at 512 px: marker 3, residual 2, path 2,
-    /// border 6).
-    pub fn for_side(side: u32) -> OverlaySizes {
-        let k = (side as f32 / 512.0).max(0.25);
-        OverlaySizes {
-            marker: (3.0 * k).max(2.5),
-            residual: (2.0 * k).max(1.0),
-            path: (2.0 * k).max(1.0),
-            border: (6.0 * k).max(2.0).round(),
-        }
-    }
-}
-
-/// Largest number of full ghost bodies drawn per frame (evenly spaced over t); every t still gets its marker
-/// dot. Push-T's T block is large, and 50 translucent blocks would bury the picture.
-pub const MAX_GHOST_BODIES: usize = 12;
-
-/// The agent position (state[0..2]) and, for Push-T, the block position (state[2..4]) of an env state: the
-/// points residual segments connect. Non-finite points are dropped.
+/// Points that trajectories and residual segments connect: Push-T [agent xy, block xy], the others [xy].
+/// Missing values are NaN (such points are not drawn).
 pub fn anchor_points(kind: EnvKind, env_state: &[f32]) -> Vec<[f32; 2]> {
-    let n = if kind == EnvKind::Pusht { 2 } else { 1 };
-    (0..n)
-        .filter_map(|i| {
-            let p = [*env_state.get(2 * i)?, *env_state.get(2 * i + 1)?];
-            p.iter().all(|v| v.is_finite()).then_some(p)
-        })
-        .collect()
+    let get = |i: usize| env_state.get(i).copied().unwrap_or(f32::NAN);
+    match kind {
+        EnvKind::Pusht => vec![[get(0), get(1)], [get(2), get(3)]],
+        EnvKind::Pointmaze | EnvKind::Wall => vec![[get(0), get(1)]],
+    }
 }
 
-/// Ghosts of `env_states` (index = time t = 0..=T; t = 0, the real start, is skipped): translucent bodies
-/// for up to [`MAX_GHOST_BODIES`] evenly spaced t, and an opaque marker dot of [`palette::time_color`] at
-/// every t's agent position, outlined in dark grey so it reads on light and dark envs.
-pub fn draw_ghosts(pixmap: &mut Pixmap, view: &View, kind: EnvKind, env_states: &[Vec<f32>], sizes: OverlaySizes) {
-    let Some(horizon) = env_states.len().checked_sub(1) else {
-        return;
-    };
-    if horizon == 0 {
-        return;
+fn finite(p: [f32; 2]) -> bool {
+    p[0].is_finite() && p[1].is_finite()
+}
+
+fn disc(center: [f32; 2], radius: f32, color: Rgba) -> Shape {
+    Shape::Circle {
+        center,
+        radius,
+        fill: Some(color),
+        stroke: None,
     }
-    let stride = horizon.div_ceil(MAX_GHOST_BODIES).max(1);
-    for t in 1..=horizon {
-        if t % stride == 0 || t == horizon {
-            let color = palette::time_color(t, horizon).with_alpha(palette::GHOST_FILL_ALPHA);
-            for shape in body_shapes(kind, &env_states[t], color) {
-                draw_shape(pixmap, view, &shape);
-            }
+}
+
+fn ring(center: [f32; 2], radius: f32, color: Rgba, width: f32) -> Shape {
+    Shape::Circle {
+        center,
+        radius,
+        fill: None,
+        stroke: Some((color, width)),
+    }
+}
+
+/// Ghosts of the virtual states s̄_1..s̄_{T−1} (`env_states` holds s̄_0..s̄_T): translucent bodies in
+/// [`palette::time_color`], then an opaque marker dot on every anchor so the time colouring reads where
+/// ghosts overlap. `u` is [`reference_unit`].
+pub fn draw_ghosts(pixmap: &mut Pixmap, view: &View, kind: EnvKind, env_states: &[Vec<f32>], u: f32) {
+    let t_max = env_states.len().saturating_sub(1);
+    for t in 1..t_max {
+        let color = palette::time_color(t, t_max).with_alpha(palette::GHOST_FILL_ALPHA);
+        for shape in body_shapes(kind, &env_states[t], color) {
+            draw_shape(pixmap, view, &shape);
         }
     }
-    let r = sizes.marker / view.scale;
-    for (t, s) in env_states.iter().enumerate().skip(1) {
-        let Some(&center) = anchor_points(kind, s).first() else {
-            continue;
-        };
-        let shape = Shape::Circle {
-            center,
-            radius: r,
-            fill: Some(palette::time_color(t, horizon)),
-            stroke: Some((Rgba(40, 40, 40, 200), 0.75 / view.scale)),
-        };
-        draw_shape(pixmap, view, &shape);
+    for t in 1..t_max {
+        let color = palette::time_color(t, t_max);
+        for p in anchor_points(kind, &env_states[t]).into_iter().filter(|p| finite(*p)) {
+            draw_shape(pixmap, view, &disc(p, MARKER_RADIUS * u, color));
+        }
     }
 }
 
@@ -98,58 +97,71 @@ pub struct Residuals<'a> {
     pub env_states: &'a [Vec<f32>],
     /// ‖F(s̄_t, a_t) − s̄_{t+1}‖ in model space, t = 0..T−1.
     pub residuals: &'a [f32],
-    /// The residual drawn darkest red ([`palette::residual_color`]).
+    /// The residual drawn darkest red ([`palette::residual_color`]); 0 draws every residual yellow.
     pub scale: f32,
 }
 
-/// Residual segments from F(s̄_t, a_t) to s̄_{t+1} between matching anchor points, coloured by the model-space
-/// residual. Segments shorter than half a pixel are skipped.
-pub fn draw_residuals(pixmap: &mut Pixmap, view: &View, kind: EnvKind, res: &Residuals<'_>, sizes: OverlaySizes) {
+/// Residual segments from F(s̄_t, a_t) to s̄_{t+1} between matching anchors, coloured by the model-space
+/// residual, with a small ring at the prediction.
+pub fn draw_residuals(pixmap: &mut Pixmap, view: &View, kind: EnvKind, res: &Residuals<'_>, u: f32) {
     for (t, pred) in res.env_predictions.iter().enumerate() {
-        let (Some(next), Some(&r)) = (res.env_states.get(t + 1), res.residuals.get(t)) else {
+        let Some(next) = res.env_states.get(t + 1) else {
             continue;
         };
+        let r = res.residuals.get(t).copied().unwrap_or(f32::NAN);
         let color = palette::residual_color(r, res.scale);
-        for (a, b) in anchor_points(kind, pred).into_iter().zip(anchor_points(kind, next)) {
-            let len_px = ((a[0] - b[0]).hypot(a[1] - b[1])) * view.scale;
-            if len_px.is_nan() || len_px < 0.5 {
+        for (p, q) in anchor_points(kind, pred).into_iter().zip(anchor_points(kind, next)) {
+            if !(finite(p) && finite(q)) {
                 continue;
             }
-            let shape = Shape::Polyline {
-                points: vec![a, b],
+            let segment = Shape::Polyline {
+                points: vec![p, q],
                 color,
-                width: sizes.residual / view.scale,
+                width: RESIDUAL_WIDTH * u,
             };
-            draw_shape(pixmap, view, &shape);
+            draw_shape(pixmap, view, &segment);
+            draw_shape(pixmap, view, &ring(p, PREDICTION_RING * u, color, 1.2 * u));
         }
     }
 }
 
-/// A path through the agent positions of `env_states` in `color`, with the last state's bodies outlined in
-/// the same colour (where the path ends up).
-pub fn draw_path(
+/// A trajectory through each anchor of `env_states` in `color`, and the last state's bodies outlined in the
+/// same colour (where the plan ends up, against the goal).
+pub fn draw_trajectory(
     pixmap: &mut Pixmap,
     view: &View,
     kind: EnvKind,
     env_states: &[Vec<f32>],
     color: Rgba,
-    sizes: OverlaySizes,
+    u: f32,
 ) {
-    let points: Vec<[f32; 2]> = env_states
-        .iter()
-        .filter_map(|s| anchor_points(kind, s).first().copied())
-        .collect();
-    if points.len() >= 2 {
-        let shape = Shape::Polyline {
-            points,
-            color,
-            width: sizes.path / view.scale,
-        };
-        draw_shape(pixmap, view, &shape);
+    let Some(last) = env_states.last() else {
+        return;
+    };
+    for a in 0..anchor_points(kind, last).len() {
+        let points: Vec<[f32; 2]> = env_states
+            .iter()
+            .filter_map(|s| anchor_points(kind, s).get(a).copied().filter(|p| finite(*p)))
+            .collect();
+        if points.len() >= 2 {
+            let line = Shape::Polyline {
+                points,
+                color,
+                width: TRAJECTORY_WIDTH * u,
+            };
+            draw_shape(pixmap, view, &line);
+        }
     }
-    if let Some(last) = env_states.last() {
-        for shape in body_shapes(kind, last, color.with_alpha(0)) {
-            draw_shape(pixmap, view, &outline_only(shape, color, sizes.path / view.scale));
+    for shape in body_shapes(kind, last, color) {
+        draw_shape(pixmap, view, &outline_only(shape, color, OUTLINE_WIDTH * u));
+    }
+}
+
+/// Rings around the anchors of the start ([`palette::START_MARKER`]) and the goal ([`palette::GOAL_MARKER`]).
+pub fn draw_handles(pixmap: &mut Pixmap, view: &View, kind: EnvKind, start: &[f32], goal: &[f32], u: f32) {
+    for (state, color) in [(start, palette::START_MARKER), (goal, palette::GOAL_MARKER)] {
+        for p in anchor_points(kind, state).into_iter().filter(|p| finite(*p)) {
+            draw_shape(pixmap, view, &ring(p, HANDLE_RING * u, color, 2.0 * u));
         }
     }
 }
@@ -162,12 +174,7 @@ fn outline_only(shape: Shape, color: Rgba, width: f32) -> Shape {
             fill: None,
             stroke: Some((color, width)),
         },
-        Shape::Circle { center, radius, .. } => Shape::Circle {
-            center,
-            radius,
-            fill: None,
-            stroke: Some((color, width)),
-        },
+        Shape::Circle { center, radius, .. } => ring(center, radius, color, width),
         Shape::Polyline { points, .. } => Shape::Polyline {
             points,
             color,
@@ -176,18 +183,19 @@ fn outline_only(shape: Shape, color: Rgba, width: f32) -> Shape {
     }
 }
 
-/// A border of `width` px around the whole pixmap in `color` at opacity `level` ∈ [0, 1] (the sync flash;
-/// nothing at 0).
-pub fn draw_flash(pixmap: &mut Pixmap, level: f32, color: Rgba, width: f32) {
+/// A border of `width` px around the whole pixmap in `color` at opacity `level` ∈ [0, 1] (the sync flash, or
+/// the divergence frame at 1; nothing at 0).
+pub fn draw_border(pixmap: &mut Pixmap, level: f32, color: Rgba, width: f32) {
     if level.is_nan() || level <= 0.0 {
         return;
     }
     let c = color.with_alpha((level.min(1.0) * 255.0).round() as u8);
     let (w, h) = (pixmap.width() as f32, pixmap.height() as f32);
-    super::hud::fill_rect(pixmap, 0.0, 0.0, w, width, c);
-    super::hud::fill_rect(pixmap, 0.0, h - width, w, width, c);
-    super::hud::fill_rect(pixmap, 0.0, width, width, h - 2.0 * width, c);
-    super::hud::fill_rect(pixmap, w - width, width, width, h - 2.0 * width, c);
+    let b = width.round().max(1.0);
+    super::hud::fill_rect(pixmap, 0.0, 0.0, w, b, c);
+    super::hud::fill_rect(pixmap, 0.0, h - b, w, b, c);
+    super::hud::fill_rect(pixmap, 0.0, b, b, h - 2.0 * b, c);
+    super::hud::fill_rect(pixmap, w - b, b, b, h - 2.0 * b, c);
 }
 
 #[cfg(test)]
@@ -206,16 +214,18 @@ mod tests {
 
     #[test]
     fn anchors_follow_the_env() {
-        assert_eq!(anchor_points(EnvKind::Wall, &[1.0, 2.0]).len(), 1);
-        assert_eq!(anchor_points(EnvKind::Pusht, &[1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0]).len(), 2);
-        assert!(anchor_points(EnvKind::Wall, &[f32::NAN, 2.0]).is_empty());
-        assert!(anchor_points(EnvKind::Wall, &[1.0]).is_empty());
+        assert_eq!(anchor_points(EnvKind::Wall, &[1.0, 2.0]), vec![[1.0, 2.0]]);
+        let a = anchor_points(EnvKind::Pusht, &[1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0]);
+        assert_eq!(a, vec![[1.0, 2.0], [3.0, 4.0]]);
+        assert!(!finite(anchor_points(EnvKind::Wall, &[1.0])[0]));
+        assert!((reference_unit([0.0, 0.0, 512.0, 256.0]) - 1.0).abs() < 1e-6);
     }
 
     #[test]
     fn overlays_draw_their_colours_on_every_env() {
         for kind in EnvKind::ALL {
-            let [x0, y0, x1, y1] = crate::env::scene::bounds(kind);
+            let bounds = crate::env::scene::bounds(kind);
+            let [x0, y0, x1, y1] = bounds;
             let lerp = |f: f32| {
                 let mut s = vec![0.0f32; kind.state_dim()];
                 s[0] = x0 + (x1 - x0) * (0.25 + 0.5 * f);
@@ -236,22 +246,24 @@ mod tests {
                 })
                 .collect();
             let sc = scene(kind, &states[0], Some(&states[10]));
-            let mut pm = render(&sc, 128, 128).unwrap();
-            let view = View::for_scene(&sc, 128, 128).unwrap();
-            let sizes = OverlaySizes::for_side(128);
-            draw_ghosts(&mut pm, &view, kind, &states, OverlaySizes { marker: 3.0, ..sizes });
-            assert!(has_color(&pm, palette::time_color(10, 10), 2), "{kind}: last ghost colour");
+            let mut pm = render(&sc, 256, 256).unwrap();
+            let view = View::for_scene(&sc, 256, 256).unwrap();
+            let u = reference_unit(bounds);
+            draw_ghosts(&mut pm, &view, kind, &states, u);
+            assert!(has_color(&pm, palette::time_color(9, 10), 2), "{kind}: ghost marker colour");
             let res = Residuals {
                 env_predictions: &preds,
                 env_states: &states,
                 residuals: &[1.0; 10],
                 scale: 1.0,
             };
-            draw_residuals(&mut pm, &view, kind, &res, OverlaySizes { residual: 3.0, ..sizes });
+            draw_residuals(&mut pm, &view, kind, &res, u);
             assert!(has_color(&pm, palette::residual_color(1.0, 1.0), 2), "{kind}: residual colour");
-            draw_path(&mut pm, &view, kind, &states, palette::MODEL_ROLLOUT, OverlaySizes { path: 3.0, ..sizes });
+            draw_trajectory(&mut pm, &view, kind, &states, palette::MODEL_ROLLOUT, u);
             assert!(has_color(&pm, palette::MODEL_ROLLOUT, 2), "{kind}: rollout colour");
-            draw_flash(&mut pm, 1.0, palette::SYNC_FLASH, 4.0);
+            draw_handles(&mut pm, &view, kind, &states[0], &states[10], u);
+            assert!(has_color(&pm, palette::GOAL_MARKER, 2), "{kind}: goal ring");
+            draw_border(&mut pm, 1.0, palette::SYNC_FLASH, 4.0);
             assert!(has_color(&pm, palette::SYNC_FLASH, 0), "{kind}: flash colour");
         }
     }

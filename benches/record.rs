@@ -4,6 +4,7 @@
 //! `LinearModel`, named in the output) it runs GRASP for the frames first (planner time is not measured here),
 //! then times turning those snapshots into a 512×512 video:
 //! - `draw`: snapshot → RGBA frame only (env picture, ghosts, residuals, model and simulator rollouts, HUD, plot);
+//! - `draw without sim rollout`: the same without executing the plan in the simulator each frame;
 //! - `mp4`/`gif` `inline`: draw and encode on one thread;
 //! - `mp4`/`gif` `overlap`: draw on this thread while a `BackgroundWriter` encodes (queue of 4 frames).
 //!
@@ -97,6 +98,17 @@ fn main() {
         }
         let cpu = thread_cpu_s().zip(c0).map(|(c1, c0)| c1 - c0);
         report(env, "draw", t0.elapsed().as_secs_f64(), cpu);
+        let no_sim = Overlays {
+            sim_rollout: false,
+            ..Overlays::default()
+        };
+        let mut q = PanelRenderer::new(&problem, model.clone(), "grasp", SIDE, SIDE, no_sim).expect("panel");
+        let (t0, c0) = (Instant::now(), thread_cpu_s());
+        for s in &snaps {
+            frame_of(&mut q, s, &mut buf);
+        }
+        let cpu = thread_cpu_s().zip(c0).map(|(c1, c0)| c1 - c0);
+        report(env, "draw without sim rollout", t0.elapsed().as_secs_f64(), cpu);
 
         for ext in ["mp4", "gif"] {
             let path = dir.path().join(format!("{env}.{ext}"));

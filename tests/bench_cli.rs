@@ -204,6 +204,68 @@ fn tiny_bench_writes_every_file_and_resume_and_shards_agree() {
 }
 
 #[test]
+fn scaled_iterations_are_calibrated_once_and_reused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let m = model.to_str().unwrap();
+    let calib = tmp.path().join("calib");
+    let o = run(&[
+        "bench",
+        "--env",
+        "wall",
+        "--planners",
+        "grasp,gd",
+        "--horizons",
+        "4",
+        "--problems",
+        "2",
+        "--budget-s",
+        "0.05",
+        "--scale-iters",
+        "--calibrate-s",
+        "0.05",
+        "--calibrate-only",
+        "--no-tuned",
+        "--model",
+        m,
+        "--out",
+        calib.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let budget = calib.join("budget.json");
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&budget).unwrap()).unwrap();
+    assert_eq!(b["mode"], "iters");
+    assert!(b["table"]["per_cell"]["grasp@4"].as_u64().unwrap() >= 1);
+    let out = tmp.path().join("run");
+    let o = run(&[
+        "bench",
+        "--env",
+        "wall",
+        "--planners",
+        "grasp,gd",
+        "--horizons",
+        "4",
+        "--problems",
+        "2",
+        "--budget-file",
+        budget.to_str().unwrap(),
+        "--no-tuned",
+        "--model",
+        m,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains("iterations scaled to equal planner time"),
+        "{md}"
+    );
+    assert!(md.contains("calibrated CPU seconds"), "{md}");
+}
+
+#[test]
 fn tune_writes_settings_that_bench_reads() {
     let tmp = tempfile::tempdir().unwrap();
     let model = tiny_model(tmp.path());

@@ -92,9 +92,10 @@ impl Executor {
         })
     }
 
-    /// Measures each contender's iterations per second of planner time at each horizon on the calibration
-    /// problem (`seconds` of planner time each, no success checks) and returns the iteration counts that
-    /// would fill `budget_s`, one `label@H` entry per cell.
+    /// Measures each contender's iterations per CPU second at each horizon on the calibration problem (runs of
+    /// `seconds` planner time, no success checks) and returns the iteration counts that fill `budget_s` CPU
+    /// seconds, one `label@H` entry per cell. CPU time of this thread is used (see [`thread_cpu_seconds`]) so
+    /// that other load on the machine does not shrink the counts; where it is unavailable, planner time.
     pub fn calibrate(
         &mut self,
         contenders: &[Contender],
@@ -111,6 +112,7 @@ impl Executor {
                     check_every: 0,
                     stop_on_success: false,
                 };
+                let cpu_before = thread_cpu_seconds();
                 let r = run_trial_with(
                     &problem,
                     self.model.clone(),
@@ -127,7 +129,11 @@ impl Executor {
                         c.label
                     )));
                 }
-                let rate = r.iterations as f64 / r.planning_time_s;
+                let cpu = match (cpu_before, thread_cpu_seconds()) {
+                    (Some(a), Some(b)) if b > a => b - a,
+                    _ => r.planning_time_s,
+                };
+                let rate = r.iterations as f64 / cpu;
                 on_cell(&c.label, h, rate);
                 let n = (budget_s * rate).round().max(1.0) as usize;
                 table.per_cell.insert(format!("{}@{h}", c.label), n);
@@ -135,6 +141,26 @@ impl Executor {
         }
         Ok(table)
     }
+}
+
+/// CPU time consumed by the calling thread so far, seconds: `/proc/thread-self/schedstat` (nanoseconds), else
+/// `/proc/thread-self/stat` utime + stime (Linux's fixed 100 ticks/s), else `None` (non-Linux).
+pub fn thread_cpu_seconds() -> Option<f64> {
+    if let Ok(text) = std::fs::read_to_string("/proc/thread-self/schedstat") {
+        if let Some(ns) = text
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            return Some(ns as f64 * 1e-9);
+        }
+    }
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // Fields after the parenthesized command name; utime and stime are fields 14 and 15 (1-based).
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }
 
 /// A location-independent identity of a model file: name, size and FNV-1a 64 hash of its bytes, so that
@@ -152,4 +178,26 @@ pub fn model_identity(path: &Path) -> Result<String, BenchError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     Ok(format!("{name} ({} bytes, fnv1a64 {h:016x})", bytes.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_cpu_time_advances_with_work() {
+        let Some(a) = thread_cpu_seconds() else {
+            return; // not Linux: calibration falls back to planner time
+        };
+        let started = std::time::Instant::now();
+        let mut x = 0u64;
+        while started.elapsed().as_secs_f64() < 0.3 {
+            for i in 0..100_000u64 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(i);
+            }
+            std::hint::black_box(x);
+        }
+        let b = thread_cpu_seconds().unwrap();
+        assert!(b > a && b - a < 10.0, "{a} → {b}");
+    }
 }

@@ -50,8 +50,11 @@ pub enum BudgetPolicy {
         table: IterTable,
         /// Optional planner-time cap per trial, seconds.
         time_cap_s: Option<f64>,
-        /// If the counts were calibrated to equal planner time, that time (seconds) and how.
+        /// If the counts were calibrated to equal planner time: how, in words.
         scaled_from: Option<String>,
+        /// If calibrated: the CPU seconds the counts stand for (count = seconds × measured iterations/s).
+        #[serde(default)]
+        equal_time_s: Option<f64>,
     },
 }
 
@@ -161,6 +164,18 @@ impl BudgetPolicy {
         }
     }
 
+    /// For calibrated iteration budgets, the CPU seconds one iteration of `label` at `horizon` stands for.
+    pub fn seconds_per_iter(&self, label: &str, horizon: usize) -> Option<f64> {
+        match self {
+            BudgetPolicy::Iters {
+                table,
+                equal_time_s: Some(t),
+                ..
+            } => table.get(label, horizon).map(|n| t / n as f64),
+            _ => None,
+        }
+    }
+
     /// One sentence saying which budget was used and whether it equalizes time across planners.
     pub fn describe(&self) -> String {
         match self {
@@ -172,6 +187,7 @@ impl BudgetPolicy {
                 table,
                 time_cap_s,
                 scaled_from,
+                ..
             } => {
                 let cap = time_cap_s
                     .map(|s| format!(", capped at {s} s planner time"))
@@ -463,6 +479,7 @@ mod tests {
             table: "grasp=10".parse().unwrap(),
             time_cap_s: None,
             scaled_from: None,
+            equal_time_s: None,
         };
         assert!(c.validate().unwrap_err().to_string().contains("'cem'"));
         let mut c = config();

@@ -41,6 +41,11 @@ pub struct CellSummary {
     pub time_to_success_q25_s: Option<f64>,
     /// Third quartile of time to success, seconds.
     pub time_to_success_q75_s: Option<f64>,
+    /// Median iterations to success over successful trials (a trial stops at its first successful check).
+    pub median_iterations_to_success: Option<f64>,
+    /// With calibrated iteration budgets: median over successful trials of iterations × calibrated CPU seconds
+    /// per iteration — time-to-success in CPU seconds of this machine, insensitive to other load.
+    pub median_time_to_success_cpu_s: Option<f64>,
     /// Median final goal distance of the executed plan over all trials (env units).
     pub median_final_distance: Option<f64>,
     /// Median of ‖rollout_T − g‖ under the world model over all trials (model space).
@@ -111,6 +116,15 @@ fn cell(config: &BenchConfig, planner: &str, horizon: usize, rs: &[&TrialRecord]
     let n = rs.len();
     let successes = rs.iter().filter(|r| r.success).count();
     let tts: Vec<f64> = rs.iter().filter_map(|r| r.time_to_success_s).collect();
+    let its: Vec<f64> = rs
+        .iter()
+        .filter(|r| r.success)
+        .map(|r| r.iterations as f64)
+        .collect();
+    let spi = config.budget.seconds_per_iter(planner, horizon);
+    let cpu_tts: Vec<f64> = spi
+        .map(|k| its.iter().map(|i| i * k).collect())
+        .unwrap_or_default();
     let dist: Vec<f64> = rs.iter().map(|r| r.final_distance).collect();
     let model_err: Vec<f64> = rs.iter().map(|r| r.model_terminal_error).collect();
     let times: Vec<f64> = rs.iter().map(|r| r.planning_time_s).collect();
@@ -134,6 +148,8 @@ fn cell(config: &BenchConfig, planner: &str, horizon: usize, rs: &[&TrialRecord]
         median_time_to_success_s: median(&tts),
         time_to_success_q25_s: q.map(|q| q.0),
         time_to_success_q75_s: q.map(|q| q.1),
+        median_iterations_to_success: median(&its),
+        median_time_to_success_cpu_s: median(&cpu_tts),
         median_final_distance: median(&dist),
         median_model_terminal_error: median(&model_err),
         iters_per_s: (total_time > 0.0).then(|| total_iters as f64 / total_time),
@@ -181,9 +197,21 @@ pub fn to_markdown(s: &Summary) -> String {
     for m in &s.machine {
         md += &format!("- Machine: {m}\n");
     }
+    let cpu = cfg.contenders.iter().any(|c| {
+        cfg.horizons
+            .iter()
+            .any(|h| cfg.budget.seconds_per_iter(&c.label, *h).is_some())
+    });
     md += "\n## Success rate % [95% Wilson CI] / median time-to-success (s)\n\n";
-    md += "Time-to-success is planner time at the first successful open-loop check, median over \
-           successful trials only (as in the paper's Table 1).\n\n";
+    md += if cpu {
+        "Time-to-success here is in calibrated CPU seconds: iterations to the first successful open-loop \
+         check × the CPU seconds per iteration measured before the run (insensitive to other load; the \
+         wall-clock planner time is in the details). Median over successful trials only (as in the \
+         paper's Table 1).\n\n"
+    } else {
+        "Time-to-success is wall-clock planner time at the first successful open-loop check, median over \
+         successful trials only (as in the paper's Table 1).\n\n"
+    };
     md += "| H |";
     for c in &cfg.contenders {
         md += &format!(" {} |", c.label);
@@ -207,17 +235,24 @@ pub fn to_markdown(s: &Summary) -> String {
                 pct(cell.success_rate),
                 pct(cell.ci_low),
                 pct(cell.ci_high),
-                num(cell.median_time_to_success_s, 2)
+                num(
+                    if cpu {
+                        cell.median_time_to_success_cpu_s
+                    } else {
+                        cell.median_time_to_success_s
+                    },
+                    2
+                )
             );
         }
         md += "\n";
     }
     md += "\n## Details\n\n| planner | H | trials | successes | success % | 95% Wilson | 95% Wald | \
-           median TTS s | TTS IQR s | median final dist (env units) | median model ‖s_T − g‖ (model space) | \
-           iters/s | median planner s | diverged |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+           median TTS s | TTS IQR s | median TTS CPU s | median iters to success | median final dist (env units) | median model ‖s_T − g‖ (model space) | \
+           iters/s | median planner s | diverged |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for c in &s.cells {
         md += &format!(
-            "| {} | {} | {}/{} | {} | {} | [{}, {}] | [{}, {}] | {} | [{}, {}] | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {}/{} | {} | {} | [{}, {}] | [{}, {}] | {} | [{}, {}] | {} | {} | {} | {} | {} | {} | {} |\n",
             c.planner,
             c.horizon,
             c.problems,
@@ -231,6 +266,8 @@ pub fn to_markdown(s: &Summary) -> String {
             num(c.median_time_to_success_s, 2),
             num(c.time_to_success_q25_s, 2),
             num(c.time_to_success_q75_s, 2),
+            num(c.median_time_to_success_cpu_s, 2),
+            num(c.median_iterations_to_success, 0),
             num(c.median_final_distance, 2),
             num(c.median_model_terminal_error, 2),
             num(c.iters_per_s, 1),
@@ -330,5 +367,18 @@ pub(crate) mod tests {
             "{md}"
         );
         assert!(md.contains("INCOMPLETE"));
+        assert_eq!(g.median_iterations_to_success, Some(40.0));
+        assert_eq!(g.median_time_to_success_cpu_s, None);
+        // Calibrated iterations: 40 iterations stand for 2 CPU s, so each success took 40 × 0.05 s.
+        let mut cfg = config();
+        cfg.budget = BudgetPolicy::Iters {
+            table: "40".parse().unwrap(),
+            time_cap_s: None,
+            scaled_from: Some("test".into()),
+            equal_time_s: Some(2.0),
+        };
+        let s = summarize(&cfg, &recs, vec![]);
+        assert_eq!(s.cells[0].median_time_to_success_cpu_s, Some(2.0));
+        assert!(to_markdown(&s).contains("| 10 | 50.0 [15.0, 85.0] / 2.00 |"));
     }
 }

@@ -60,8 +60,8 @@ pub struct TrainArgs {
 pub fn default_budget(env: EnvKind) -> (usize, usize) {
     match env {
         EnvKind::Pusht => (400_000, 60),
-        EnvKind::Pointmaze => (200_000, 40),
-        EnvKind::Wall => (200_000, 40),
+        EnvKind::Pointmaze => (400_000, 60),
+        EnvKind::Wall => (400_000, 60),
     }
 }
 
@@ -175,9 +175,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             let e = ema.map_or(loss, |m| 0.98 * m + 0.02 * loss);
             ema = Some(e);
             pb.inc(1);
-            if pb.position().is_multiple_of(20) {
+            if pb.position() == 1 || pb.position().is_multiple_of(20) {
+                let val = if best_val.is_finite() {
+                    format!("{best_val:.2e}")
+                } else {
+                    "-".into()
+                };
                 pb.set_message(format!(
-                    "epoch {}/{epochs} loss {e:.2e} best val {best_val:.2e}",
+                    "epoch {}/{epochs} loss {e:.2e} best val {val}",
                     epoch + 1
                 ));
             }

@@ -457,6 +457,34 @@ mod tests {
     }
 
     #[test]
+    fn rollout_vjp_matches_finite_differences() {
+        use crate::model::rollout::{rollout_final, rollout_vjp};
+        let m = untrained(EnvKind::Pointmaze, &[24, 24], Activation::Silu, 4).unwrap();
+        let (d, k, n, t) = (m.state_dim(), m.action_dim(), 2, 4);
+        let s0 = [0.3, -0.2, 0.5, 0.1];
+        let (_, acts) = inputs(1, d, n * t * k);
+        let w: Vec<f32> = (0..n * d).map(|i| (i as f32 * 0.9).cos()).collect();
+        let loss = |a: &[f32]| -> f64 {
+            let f = rollout_final(&m, &s0, a, n, t);
+            f.iter().zip(&w).map(|(x, w)| f64::from(x * w)).sum()
+        };
+        let mut tape = RolloutTape::default();
+        rollout(&m, &s0, &acts, n, t, &mut tape);
+        let grad = rollout_vjp(&m, &tape, &w);
+        for i in 0..acts.len() {
+            let (mut p, mut q) = (acts.clone(), acts.clone());
+            p[i] += 1e-2;
+            q[i] -= 1e-2;
+            let fd = (loss(&p) - loss(&q)) / 2e-2;
+            assert!(
+                (fd - f64::from(grad[i])).abs() < 2e-3,
+                "{i}: fd {fd} vjp {}",
+                grad[i]
+            );
+        }
+    }
+
+    #[test]
     fn new_rejects_bad_layers() {
         let m = untrained(EnvKind::Wall, &[8], Activation::Silu, 1).unwrap();
         let mut layers = m.layers().to_vec();

@@ -20,7 +20,7 @@ use rand_distr::StandardNormal;
 use super::adam::Adam;
 use super::emit::{self, Parts};
 use super::grasp_sync::{CemSync, CemSyncSettings, GdSync};
-use super::serial::{all_finite, sq_dist, SerialRollout};
+use super::serial::{all_finite, clamp_abs, wsq_dist, SerialRollout};
 use super::{
     InForce, LossTerms, ModelProblem, Phase, PlanError, Planner, PlannerParams, Snapshot, SyncMode,
 };
@@ -38,6 +38,7 @@ struct Settings {
     sync: Option<(SyncMode, usize, f32)>,
     reset_after_sync: bool,
     rollout_every: usize,
+    action_bound: f32,
 }
 
 fn settings(params: &PlannerParams, k: usize) -> Settings {
@@ -64,6 +65,7 @@ fn settings(params: &PlannerParams, k: usize) -> Settings {
                 sync: due.then_some((p.sync_mode, p.sync_steps, p.sync_lr)),
                 reset_after_sync: p.sync_resets_adam,
                 rollout_every: p.rollout_every.max(1),
+                action_bound: p.action_bound,
             }
         }
         PlannerParams::Latco(p) => Settings {
@@ -75,6 +77,7 @@ fn settings(params: &PlannerParams, k: usize) -> Settings {
             sync: None,
             reset_after_sync: false,
             rollout_every: p.rollout_every.max(1),
+            action_bound: p.action_bound,
         },
         // Constructors only accept GRASP or LatCo params.
         PlannerParams::Cem(_) | PlannerParams::Gd(_) => Settings {
@@ -86,6 +89,7 @@ fn settings(params: &PlannerParams, k: usize) -> Settings {
             sync: None,
             reset_after_sync: false,
             rollout_every: 1,
+            action_bound: 0.0,
         },
     }
 }
@@ -96,9 +100,11 @@ pub struct LiftedPlanner {
     params: PlannerParams,
     s0: Vec<f32>,
     goal: Vec<f32>,
+    /// Goal weight per dim; s_T's dims with weight 0 are free.
+    weights: Vec<f32>,
     d: usize,
     horizon: usize,
-    /// s_0 … s_T [(T+1) × D]; rows 1..T−1 are the free virtual states.
+    /// s_0 … s_T [(T+1) × D]; rows 1..T−1 are the free virtual states, and row T's zero-weight dims.
     states: Vec<f32>,
     /// a_0 … a_{T−1} [T × K].
     actions: Vec<f32>,
@@ -172,10 +178,12 @@ impl LiftedPlanner {
                 };
             }
         }
-        let free = t_len.saturating_sub(1) * d;
+        // Adam runs over rows 1..T; row T's pinned dims get zero gradient and are reset to g.
+        let free = t_len * d;
         let mut me = LiftedPlanner {
             s0: problem.start.clone(),
             goal: problem.goal.clone(),
+            weights: problem.weights(),
             d,
             horizon: t_len,
             backup_states: states.clone(),
@@ -237,9 +245,9 @@ impl LiftedPlanner {
                 let r = p - next[j];
                 let q = p - self.goal[j];
                 self.resid[i] = r;
-                self.goal_diff[i] = q;
+                self.goal_diff[i] = self.weights[j] * q;
                 rr += r * r;
-                qq += q * q;
+                qq += self.weights[j] * q * q;
             }
             self.resid_norm[t] = rr.sqrt();
             dyn_sum += rr;
@@ -252,7 +260,8 @@ impl LiftedPlanner {
     }
 
     /// Gradients of L at the evaluated variables: actions always; free states by the stop-grad rule
-    /// −(2/D)(F_{j−1} − s_j), plus J_sᵀ dL/dF_j when state gradients are on.
+    /// −(2/D)(F_{j−1} − s_j), plus J_sᵀ dL/dF_j when state gradients are on (rows 1..T−1; row T is never
+    /// an input of F, and its goal-pinned dims get 0).
     fn gradients(&mut self, gamma: f32, state_grad: bool) {
         let (d, t_len) = (self.d, self.horizon);
         let c = 2.0 / d as f32;
@@ -270,8 +279,8 @@ impl LiftedPlanner {
             state_grad.then_some(&mut self.grad_in[..]),
             Some(&mut self.grad_actions),
         );
-        let free = t_len.saturating_sub(1) * d;
-        for i in 0..free {
+        let inner = t_len.saturating_sub(1) * d;
+        for i in 0..inner {
             // Free state j = 1 + i / d is the target of step j − 1 (resid row i / d) and, with state
             // gradients, the input of step j (grad_in row j).
             let mut g = -c * self.resid[i];
@@ -279,6 +288,14 @@ impl LiftedPlanner {
                 g += self.grad_in[d + i];
             }
             self.grad_states[i] = g;
+        }
+        for j in 0..d {
+            let i = inner + j;
+            self.grad_states[i] = if self.weights[j] == 0.0 {
+                -c * self.resid[i]
+            } else {
+                0.0
+            };
         }
     }
 
@@ -291,7 +308,8 @@ impl LiftedPlanner {
             1,
             self.horizon,
         );
-        self.loss.terminal = sq_dist(self.report.final_states(), &self.goal).sqrt();
+        self.loss.terminal =
+            wsq_dist(self.report.final_states(), &self.goal, &self.weights).sqrt();
         self.rollout_iteration = self.iteration;
     }
 
@@ -347,19 +365,31 @@ impl LiftedPlanner {
         self.backup_states.copy_from_slice(&self.states);
         self.backup_actions.copy_from_slice(&self.actions);
         self.gradients(s.gamma, s.state_grad);
-        let free = &mut self.states[d..t_len * d];
+        let free = &mut self.states[d..(t_len + 1) * d];
         self.adam_s.step(free, &self.grad_states, s.lr_s);
         self.adam_a
             .step(&mut self.actions, &self.grad_actions, s.lr_a);
+        clamp_abs(&mut self.actions, s.action_bound);
         if s.noise > 0.0 {
             for x in self.states[d..t_len * d].iter_mut() {
                 let z: f32 = self.rng.sample(StandardNormal);
                 *x += s.noise * z;
             }
+            for j in 0..d {
+                if self.weights[j] == 0.0 {
+                    let z: f32 = self.rng.sample(StandardNormal);
+                    self.states[t_len * d + j] += s.noise * z;
+                }
+            }
+        }
+        for j in 0..d {
+            if self.weights[j] != 0.0 {
+                self.states[t_len * d + j] = self.goal[j];
+            }
         }
         let mut phase = Phase::Stochastic;
         if let Some((mode, steps, lr)) = s.sync {
-            self.sync(mode, steps, lr);
+            self.sync(mode, steps, lr, s.action_bound);
             if s.reset_after_sync {
                 self.adam_s.reset();
                 self.adam_a.reset();
@@ -373,17 +403,19 @@ impl LiftedPlanner {
         phase
     }
 
-    fn sync(&mut self, mode: SyncMode, steps: usize, lr: f32) {
+    fn sync(&mut self, mode: SyncMode, steps: usize, lr: f32, bound: f32) {
         let model = self.model.as_ref();
         match mode {
             SyncMode::Gd => self.gd_sync.run(
                 model,
                 &self.s0,
                 &self.goal,
+                &self.weights,
                 &mut self.actions,
                 self.horizon,
                 steps,
                 lr,
+                bound,
             ),
             SyncMode::Cem => {
                 let (samples, topk, var_scale, var_min) = match &self.params {
@@ -402,11 +434,13 @@ impl LiftedPlanner {
                     topk,
                     var_scale,
                     var_min,
+                    bound,
                 };
                 self.cem_sync.run(
                     model,
                     &self.s0,
                     &self.goal,
+                    &self.weights,
                     &self.states[d..self.horizon * d],
                     &mut self.actions,
                     self.horizon,

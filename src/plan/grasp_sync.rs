@@ -8,7 +8,7 @@ use rand_distr::StandardNormal;
 
 use super::adam::Adam;
 use super::cem::{elite_order, elite_stats};
-use super::serial::{sq_dist, wsq_dist, SerialRollout};
+use super::serial::{clamp_abs, sq_dist, wsq_dist, SerialRollout};
 use crate::model::WorldModel;
 use crate::util::Rng;
 
@@ -23,7 +23,7 @@ pub(crate) struct GdSync {
 
 impl GdSync {
     /// `steps` Adam(lr) steps on mean_d w_d (rollout_T(actions) − goal)², updating `actions` ([T × K]) in
-    /// place.
+    /// place, each projected onto |a| ≤ `bound` (0 = none).
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         &mut self,
@@ -35,6 +35,7 @@ impl GdSync {
         horizon: usize,
         steps: usize,
         lr: f32,
+        bound: f32,
     ) {
         let d = model.state_dim();
         let adam = match &mut self.adam {
@@ -60,6 +61,7 @@ impl GdSync {
             }
             self.serial.vjp(model, &self.grad_final, &mut self.grad);
             adam.step(actions, &self.grad, lr);
+            clamp_abs(actions, bound);
         }
     }
 }
@@ -71,6 +73,8 @@ pub(crate) struct CemSyncSettings {
     pub topk: usize,
     pub var_scale: f32,
     pub var_min: f32,
+    /// |a| bound (0 = none).
+    pub bound: f32,
 }
 
 /// Buffers of the CEM sync.
@@ -141,6 +145,7 @@ impl CemSync {
                     }
                 }
             }
+            clamp_abs(&mut self.samples, cfg.bound);
             self.serial.run(model, s0, &self.samples, n, horizon);
             for (i, c) in self.costs.iter_mut().enumerate() {
                 *c = wsq_dist(

@@ -31,6 +31,7 @@ fn tanh_planner(params: GraspParams) -> LiftedPlanner {
         start: vec![0.3, -0.2, 0.5],
         goal: vec![-0.5, 0.4, 0.1],
         horizon: 4,
+        goal_weights: Vec::new(),
     };
     let mut p = LiftedPlanner::new(&problem, model, grasp(params), 7).unwrap();
     for _ in 0..5 {
@@ -87,7 +88,9 @@ fn state_gradient_is_the_stop_grad_pull_and_differs_with_state_gradients_on() {
     let full = p.grad_states.clone();
     let (actions, goal) = (p.actions.clone(), p.goal.clone());
     let mut max_diff = 0.0f32;
-    for i in 0..full.len() {
+    // Rows 1..T−1 (row T is the goal, pinned: gradient 0).
+    assert!(full[(t_len - 1) * d..].iter().all(|g| *g == 0.0));
+    for i in 0..(t_len - 1) * d {
         let h = 1e-2;
         let mut up = p.states.clone();
         up[d + i] += h;
@@ -333,4 +336,23 @@ fn bad_problems_are_refused() {
     assert!(make_planner(&params, &problem, model.clone(), 1).is_err());
     problem.goal = vec![f32::NAN; 4];
     assert!(make_planner(&params, &problem, model, 1).is_err());
+}
+
+#[test]
+fn zero_weight_goal_dims_are_free_and_ignored_by_goal_costs() {
+    let (model, mut problem) = linear_problem(6);
+    problem.goal_weights = vec![1.0, 1.0, 0.0, 0.0];
+    let g = problem.goal.clone();
+    let mut p = LiftedPlanner::new(&problem, model, grasp(GraspParams::default()), 2).unwrap();
+    let mut s = p.step();
+    for _ in 0..600 {
+        s = p.step();
+    }
+    let last = &s.states[6 * 4..];
+    assert_eq!(&last[..2], &g[..2], "weighted dims stay pinned");
+    assert!(last[2] != g[2] && last[3] != g[3], "free dims move: {last:?}");
+    // The terminal error only counts the weighted dims.
+    let fin = &s.rollout[6 * 4..];
+    let want = ((fin[0] - g[0]).powi(2) + (fin[1] - g[1]).powi(2)).sqrt();
+    assert!((s.loss.terminal - want).abs() < 1e-5);
 }

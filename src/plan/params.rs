@@ -8,6 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::PlanError;
 
+/// Default |a| bound in normalized action units (data std): 3 covers the scripted/expert data the shipped
+/// models were trained on (Push-T reference plans peak near 3.3) while keeping optimizers out of the region
+/// where the models are unconstrained. Not in the GRASP paper or DINO-WM; 0 turns it off.
+pub const DEFAULT_ACTION_BOUND: f32 = 3.0;
+
 /// How GRASP's periodic full-rollout sync refines the actions (spec §A.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -75,6 +80,10 @@ pub struct GraspParams {
     /// (see `Snapshot::rollout_iteration`). It costs T batch-1 forwards, comparable to the whole batched
     /// iteration, so it is not done every time. ≥ 1, default 10.
     pub rollout_every: usize,
+    /// Box bound on every normalized action, |a| ≤ bound (projected after each update; 0 = none). Our MLP
+    /// world models extrapolate badly outside the data, so unbounded optimizers exploit them. ≥ 0,
+    /// default 3 (see `DEFAULT_ACTION_BOUND`).
+    pub action_bound: f32,
 }
 
 impl Default for GraspParams {
@@ -102,6 +111,7 @@ impl Default for GraspParams {
             noise_min: 0.0,
             init_noise: 0.0,
             rollout_every: 10,
+            action_bound: DEFAULT_ACTION_BOUND,
         }
     }
 }
@@ -118,6 +128,10 @@ pub struct CemParams {
     pub init_std: f32,
     /// Floor on the elite std (0 = none, as in DINO-WM). ≥ 0, default 0.
     pub min_std: f32,
+    /// Box bound on every normalized action, |a| ≤ bound (samples clipped; 0 = none). Our MLP
+    /// world models extrapolate badly outside the data, so unbounded optimizers exploit them. ≥ 0,
+    /// default 3 (see `DEFAULT_ACTION_BOUND`).
+    pub action_bound: f32,
 }
 
 impl Default for CemParams {
@@ -127,6 +141,7 @@ impl Default for CemParams {
             topk: 30,
             init_std: 1.0,
             min_std: 0.0,
+            action_bound: DEFAULT_ACTION_BOUND,
         }
     }
 }
@@ -143,6 +158,10 @@ pub struct GdParams {
     pub adam: bool,
     /// Std of the N(0, σ²) initial actions ("randn" init). ≥ 0, default 1.0.
     pub init_std: f32,
+    /// Box bound on every normalized action, |a| ≤ bound (projected after each update; 0 = none). Our MLP
+    /// world models extrapolate badly outside the data, so unbounded optimizers exploit them. ≥ 0,
+    /// default 3 (see `DEFAULT_ACTION_BOUND`).
+    pub action_bound: f32,
 }
 
 impl Default for GdParams {
@@ -152,6 +171,7 @@ impl Default for GdParams {
             action_noise: 0.003,
             adam: false,
             init_std: 1.0,
+            action_bound: DEFAULT_ACTION_BOUND,
         }
     }
 }
@@ -166,6 +186,10 @@ pub struct LatcoParams {
     pub lr_actions: f32,
     /// Cadence of the serial rollout in snapshots, as `GraspParams::rollout_every`. ≥ 1, default 10.
     pub rollout_every: usize,
+    /// Box bound on every normalized action, |a| ≤ bound (projected after each update; 0 = none). Our MLP
+    /// world models extrapolate badly outside the data, so unbounded optimizers exploit them. ≥ 0,
+    /// default 3 (see `DEFAULT_ACTION_BOUND`).
+    pub action_bound: f32,
 }
 
 impl Default for LatcoParams {
@@ -174,6 +198,7 @@ impl Default for LatcoParams {
             lr_states: 0.1,
             lr_actions: 0.01,
             rollout_every: 10,
+            action_bound: DEFAULT_ACTION_BOUND,
         }
     }
 }
@@ -199,6 +224,16 @@ impl PlannerParams {
         match self {
             PlannerParams::Cem(_) => 30,
             PlannerParams::Grasp(_) | PlannerParams::Gd(_) | PlannerParams::Latco(_) => 1000,
+        }
+    }
+
+    /// The normalized action bound in force (0 = none).
+    pub fn action_bound(&self) -> f32 {
+        match self {
+            PlannerParams::Grasp(p) => p.action_bound,
+            PlannerParams::Cem(p) => p.action_bound,
+            PlannerParams::Gd(p) => p.action_bound,
+            PlannerParams::Latco(p) => p.action_bound,
         }
     }
 
@@ -264,6 +299,7 @@ impl PlannerParams {
                 nonneg("cem_sync_var_scale", p.cem_sync_var_scale)?;
                 pos("cem_sync_var_min", p.cem_sync_var_min)?;
                 at_least("rollout_every", p.rollout_every, 1, "must be >= 1")?;
+                nonneg("action_bound", p.action_bound)?;
                 pos("sync_lr", p.sync_lr)?;
                 at_least("sync_every", p.sync_every, 1, "must be >= 1")?;
                 at_least("sync_steps", p.sync_steps, 1, "must be >= 1")?;
@@ -289,16 +325,19 @@ impl PlannerParams {
                     });
                 }
                 pos("init_std", p.init_std)?;
+                nonneg("action_bound", p.action_bound)?;
                 nonneg("min_std", p.min_std)
             }
             PlannerParams::Gd(p) => {
                 pos("lr", p.lr)?;
                 nonneg("action_noise", p.action_noise)?;
+                nonneg("action_bound", p.action_bound)?;
                 nonneg("init_std", p.init_std)
             }
             PlannerParams::Latco(p) => {
                 pos("lr_states", p.lr_states)?;
                 pos("lr_actions", p.lr_actions)?;
+                nonneg("action_bound", p.action_bound)?;
                 at_least("rollout_every", p.rollout_every, 1, "must be >= 1")
             }
         }

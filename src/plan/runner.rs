@@ -139,7 +139,7 @@ pub struct TrialResult {
     pub success: bool,
     /// Env-unit distance of the final executed state to the goal (the quantity the success rule thresholds).
     pub final_distance: f32,
-    /// ‖rollout_T(final actions) − g‖₂ in model space.
+    /// ‖rollout_T(final actions) − g‖₂ in model space (goal-weighted: √Σ w_i (·)²).
     pub model_terminal_error: f32,
     /// Iterations run.
     pub iterations: usize,
@@ -231,12 +231,7 @@ pub fn run_trial_with(
         time_to_success = Some(time_s);
     }
     let fin = rollout_final(model.as_ref(), &mp.start, &model_actions, 1, mp.horizon);
-    let model_terminal_error = fin
-        .iter()
-        .zip(&mp.goal)
-        .map(|(a, b)| (a - b) * (a - b))
-        .sum::<f32>()
-        .sqrt();
+    let model_terminal_error = super::serial::wsq_dist(&fin, &mp.goal, &mp.weights()).sqrt();
     Ok(TrialResult {
         success: exec.success,
         final_distance: exec.final_distance,

@@ -114,6 +114,13 @@ pub fn wsq_dist(x: &[f32], y: &[f32], w: &[f32]) -> f32 {
         .sum()
 }
 
+/// Clamps every value to [−bound, bound]; a bound of 0 (or less) means none.
+pub fn clamp_abs(x: &mut [f32], bound: f32) {
+    if bound > 0.0 {
+        x.iter_mut().for_each(|v| *v = v.clamp(-bound, bound));
+    }
+}
+
 /// True if every value is finite.
 pub fn all_finite(x: &[f32]) -> bool {
     x.iter().all(|v| v.is_finite())

@@ -110,6 +110,7 @@ pub fn linear_problem(horizon: usize) -> (Arc<dyn WorldModel>, ModelProblem) {
         start: vec![0.5, -0.5, 0.2, 0.0],
         goal: vec![-0.4, 0.6, 0.3, -0.5],
         horizon,
+        goal_weights: Vec::new(),
     };
     (Arc::new(m), problem)
 }

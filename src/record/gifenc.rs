@@ -7,7 +7,9 @@
 //!   nothing per frame.
 //! - Quantization: if the changed pixels hold at most 255 distinct colours the palette is exact (lossless);
 //!   otherwise the frequent colours keep exact entries and NeuQuant (`color_quant`) learns the rest from the
-//!   other pixels; each distinct colour is then mapped once to its nearest entry.
+//!   other pixels; other colours map through a cache of 15-bit bins (5 bits per channel), each bin resolved
+//!   once to the entry nearest its centre, which keeps mapping cheap when translucent ghosts make tens of
+//!   thousands of distinct colours.
 //!
 //! GIF delays are whole centiseconds; frame k shows for round((k+1)·100/fps) − round(k·100/fps) cs, so the
 //! average rate is exactly `fps`.
@@ -21,11 +23,13 @@ use gif::{DisposalMethod, Encoder, Frame, Repeat};
 
 use super::encode::SinkError;
 
-/// NeuQuant learns from every `samplefac`-th pixel: all of them for small regions, one in ten (the gif crate's
-/// default) from 200 000 pixels up.
+/// NeuQuant learns from every `samplefac`-th pixel: all of them for small regions, about 10 000 samples for
+/// larger ones (at most every 30th pixel, NeuQuant's coarsest setting). Learning dominates the GIF encoder's
+/// time on busy frames, and 10 000 samples are plenty for 255 colours.
 fn neuquant_samplefac(pixels: usize) -> i32 {
-    (pixels / 20_000).clamp(1, 10) as i32
+    pixels.div_ceil(10_000).clamp(1, 30) as i32
 }
+
 /// Palette size when quantizing (index 255 stays free for transparency).
 const MAX_COLORS: usize = 255;
 /// Most exact (frequent) colours kept when a frame has more than [`MAX_COLORS`]; NeuQuant gets the rest.
@@ -184,6 +188,7 @@ struct Quantizer {
     counts: HashMap<u32, u32>,
     index_of: HashMap<u32, u8>,
     samples: Vec<u8>,
+    bins: Vec<u16>,
 }
 
 /// Packs RGB into a hash key.
@@ -298,7 +303,10 @@ impl Quantizer {
         }
         let transparent = (palette.len() / 3) as u8;
 
-        // Indices: each distinct colour is looked up once (exact entries hit themselves).
+        // Indices: exact colours hit their own entry; any other colour goes through a cache of 15-bit bins
+        // (5 bits per channel), each bin mapped once to the entry nearest its centre.
+        self.bins.clear();
+        self.bins.resize(1 << 15, u16::MAX);
         let mut indices = vec![0u8; r.w * r.h];
         let mut any_transparent = false;
         let mut last: Option<(u32, u8)> = None;
@@ -315,7 +323,18 @@ impl Quantizer {
                 *out = match last {
                     Some((lk, li)) if lk == k => li,
                     _ => {
-                        let i = *self.index_of.entry(k).or_insert_with(|| nearest(&palette, c));
+                        let i = match self.index_of.get(&k) {
+                            Some(&i) => i,
+                            None => {
+                                let bin = (usize::from(c[0] >> 3) << 10) | (usize::from(c[1] >> 3) << 5) | usize::from(c[2] >> 3);
+                                let slot = &mut self.bins[bin];
+                                if *slot == u16::MAX {
+                                    let centre = [(c[0] & !7) | 4, (c[1] & !7) | 4, (c[2] & !7) | 4];
+                                    *slot = u16::from(nearest(&palette, centre));
+                                }
+                                *slot as u8
+                            }
+                        };
                         last = Some((k, i));
                         i
                     }

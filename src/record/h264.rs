@@ -4,8 +4,9 @@
 //! OpenH264 emits Annex-B NAL units (start-code prefixed); MP4 wants the SPS/PPS once in the `avcC` box and
 //! every sample as 4-byte length-prefixed NAL units, so this module converts between the two. The encoder
 //! runs with frame skipping off (every pushed frame becomes a sample), one thread (the caller overlaps
-//! rendering and encoding itself), rate control off (constant quantizer), screen-content tuning (our frames
-//! are flat-shaded graphics), BT.601 limited-range colour (what OpenH264's RGB→YUV conversion produces,
+//! rendering and encoding itself), rate control off (constant quantizer), the camera-video tools at medium
+//! complexity (OpenH264's screen-content mode made files ~10 % smaller but encoded 1.7× slower in
+//! `benches/record.rs`), no adaptive quantization or background detection, BT.601 limited-range colour (what OpenH264's RGB→YUV conversion produces,
 //! signalled in the VUI so players convert back correctly) and an IDR frame every two seconds for seeking.
 
 use std::fs::File;
@@ -15,7 +16,7 @@ use mp4::{
     AvcConfig, FourCC, MediaConfig, Mp4Config, Mp4Sample, Mp4Writer, TrackConfig, TrackType,
 };
 use openh264::encoder::{
-    BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, RateControlMode,
+    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, RateControlMode,
     UsageType, VuiConfig,
 };
 use openh264::formats::{RgbaSliceU8, YUVBuffer};
@@ -60,8 +61,8 @@ impl Mp4Sink {
             .max_frame_rate(FrameRate::from_hz(fps as f32))
             .bitrate(BitRate::from_bps(bitrate))
             .rate_control_mode(RateControlMode::Off)
-            .usage_type(if std::env::var("REC_EXP").unwrap_or_default().contains("camera") { UsageType::CameraVideoRealTime } else { UsageType::ScreenContentRealTime })
-            .complexity(if std::env::var("REC_EXP").unwrap_or_default().contains("low") { openh264::encoder::Complexity::Low } else if std::env::var("REC_EXP").unwrap_or_default().contains("high") { openh264::encoder::Complexity::High } else { openh264::encoder::Complexity::Medium })
+            .usage_type(UsageType::CameraVideoRealTime)
+            .complexity(Complexity::Medium)
             .adaptive_quantization(false)
             .background_detection(false)
             .intra_frame_period(IntraFramePeriod::from_num_frames(2 * fps))

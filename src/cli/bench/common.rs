@@ -1,0 +1,335 @@
+//! Flags and steps shared by `bench` and `tune`: parsing lists, budgets and check intervals into the protocol's
+//! types, loading the model, calibrating `--scale-iters`, running a session with a progress bar, printing.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::usage;
+use grasp_explorer::bench::exec::{model_identity, Executor, CALIBRATION_SEED};
+use grasp_explorer::bench::summary::machine_description;
+use grasp_explorer::bench::{
+    BenchError, BudgetPolicy, Contender, IterTable, Manifest, Session, Summary,
+};
+use grasp_explorer::env::EnvKind;
+
+/// Flags shared by `bench` and `tune`.
+#[derive(Debug, clap::Args)]
+pub struct CommonArgs {
+    /// Environment: pusht, pointmaze or wall.
+    #[arg(long)]
+    pub env: Option<String>,
+    /// Comma-separated planner presets (grasp, cem, gd, latco, gd-adam, grasp-nosync, ...).
+    #[arg(long, value_name = "LIST")]
+    pub planners: Option<String>,
+    /// Comma-separated horizons T in world-model steps.
+    #[arg(long, value_name = "LIST")]
+    pub horizons: Option<String>,
+    /// Problems per (planner, horizon).
+    #[arg(long)]
+    pub problems: Option<usize>,
+    /// Problem i uses seed SEED + i.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Planner-time budget per trial in seconds, equal for all planners (default 30 unless --iters).
+    #[arg(long, value_name = "SECONDS")]
+    pub budget_s: Option<f64>,
+    /// Iteration budget: N, or planner=N,..., or planner@H=N,... (with --budget-s: also a time cap).
+    #[arg(long, value_name = "SPEC")]
+    pub iters: Option<String>,
+    /// Turn --budget-s into per-planner, per-horizon iteration counts measured to take that much planner time
+    /// on this machine (deterministic trials with time-equal budgets).
+    #[arg(long, requires = "budget_s", conflicts_with_all = ["iters", "budget_file"])]
+    pub scale_iters: bool,
+    /// Planner seconds spent measuring each iteration rate for --scale-iters.
+    #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
+    pub calibrate_s: f64,
+    /// With --scale-iters: only measure, write the budget to --out/budget.json and stop.
+    #[arg(long, requires = "scale_iters")]
+    pub calibrate_only: bool,
+    /// Use the budget in this file (written by --calibrate-only), e.g. the same for every shard.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["iters", "budget_s"])]
+    pub budget_file: Option<PathBuf>,
+    /// Success-check interval in iterations: N, or planner=N,... (default per planner: cem 1, gd 10,
+    /// grasp/latco 25, or the tuned file's).
+    #[arg(long, value_name = "SPEC")]
+    pub check_every: Option<String>,
+    /// World model file (default: the shipped model for the env).
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Run directory (default: bench-out/<env>, or tune-out/<env> for tune).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Continue the run in --out, skipping finished trials (settings must match).
+    #[arg(long)]
+    pub resume: bool,
+    /// Print the per-(planner, horizon) summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Converts a benchmark error: bad settings are usage errors (exit 2), the rest runtime errors (exit 1).
+pub fn bench_err(e: BenchError) -> anyhow::Error {
+    match e {
+        BenchError::Config(m) => usage(m),
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// The env named by --env.
+pub fn parse_env(c: &CommonArgs) -> anyhow::Result<EnvKind> {
+    let env = c
+        .env
+        .as_deref()
+        .ok_or_else(|| usage("--env is required (pusht, pointmaze or wall)"))?;
+    env.parse().map_err(usage)
+}
+
+/// Parses a comma-separated list with `parse`, rejecting empty lists and entries.
+pub fn parse_list<T>(
+    flag: &str,
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> anyhow::Result<Vec<T>> {
+    let items: Vec<&str> = text.split(',').map(str::trim).collect();
+    if items.iter().all(|s| s.is_empty()) {
+        return Err(usage(format!("{flag} is empty")));
+    }
+    items
+        .iter()
+        .map(|s| {
+            if s.is_empty() {
+                Err(usage(format!("{flag} '{text}' has an empty entry")))
+            } else {
+                parse(s).map_err(usage)
+            }
+        })
+        .collect()
+}
+
+/// Parses --horizons.
+pub fn parse_horizons(c: &CommonArgs) -> anyhow::Result<Vec<usize>> {
+    let text = c
+        .horizons
+        .as_deref()
+        .ok_or_else(|| usage("--horizons is required, e.g. 40,50"))?;
+    parse_list("--horizons", text, |s| {
+        s.parse::<usize>()
+            .ok()
+            .filter(|h| *h > 0)
+            .ok_or_else(|| format!("--horizons: '{s}' is not a positive integer"))
+    })
+}
+
+/// Parses --problems (required, ≥ 1) unless `default` is given.
+pub fn parse_problems(c: &CommonArgs, default: Option<usize>) -> anyhow::Result<usize> {
+    match c.problems.or(default) {
+        None => Err(usage("--problems is required")),
+        Some(0) => Err(usage("--problems must be at least 1")),
+        Some(n) => Ok(n),
+    }
+}
+
+/// Applies --check-every to the contenders.
+pub fn apply_check_every(c: &CommonArgs, contenders: &mut [Contender]) -> anyhow::Result<()> {
+    let Some(spec) = &c.check_every else {
+        return Ok(());
+    };
+    let table: IterTable = spec
+        .parse()
+        .map_err(|e: String| usage(e.replace("--iters", "--check-every")))?;
+    for k in table.per_planner.keys() {
+        if !contenders
+            .iter()
+            .any(|x| x.kind.name() == k || x.label == *k)
+        {
+            return Err(usage(format!(
+                "--check-every names '{k}', which is not being run"
+            )));
+        }
+    }
+    for x in contenders.iter_mut() {
+        if let Some(n) = table
+            .per_planner
+            .get(x.kind.name())
+            .or(table.default.as_ref())
+        {
+            x.check_every = *n;
+        }
+    }
+    Ok(())
+}
+
+/// The budget from --budget-s / --iters / --budget-file (before any --scale-iters calibration).
+pub fn parse_budget(c: &CommonArgs) -> anyhow::Result<BudgetPolicy> {
+    if let Some(path) = &c.budget_file {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        return serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a budget file", path.display()));
+    }
+    if let Some(s) = c.budget_s {
+        if !(s.is_finite() && s > 0.0) {
+            return Err(usage(format!("--budget-s {s} must be a finite number > 0")));
+        }
+    }
+    Ok(match (&c.iters, c.budget_s) {
+        (Some(spec), cap) => BudgetPolicy::Iters {
+            table: spec.parse().map_err(usage)?,
+            time_cap_s: cap,
+            scaled_from: None,
+            equal_time_s: None,
+        },
+        (None, s) => BudgetPolicy::Time {
+            seconds: s.unwrap_or(30.0),
+        },
+    })
+}
+
+/// Creates `dir` and proves it is writable before any long work starts.
+pub fn check_writable(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--out {}: cannot create directory", dir.display()))?;
+    let probe = dir.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("--out {}: not writable", dir.display()))?;
+    std::fs::remove_file(&probe).ok();
+    Ok(())
+}
+
+/// The command line as run, for provenance.
+pub fn command_line() -> String {
+    let mut args: Vec<String> = std::env::args().collect();
+    if let Some(a) = args.first_mut() {
+        *a = "grasp-explorer".into();
+    }
+    args.join(" ")
+}
+
+/// Loads the model and its identity string.
+pub fn load_model(
+    env: EnvKind,
+    c: &CommonArgs,
+) -> anyhow::Result<(
+    std::sync::Arc<dyn grasp_explorer::model::WorldModel>,
+    String,
+)> {
+    let model = grasp_explorer::model::load_for_env(env, c.model.as_deref())?;
+    let path = c
+        .model
+        .clone()
+        .unwrap_or_else(|| grasp_explorer::model::io::default_model_path(env));
+    Ok((model, model_identity(&path).map_err(bench_err)?))
+}
+
+/// Calibrates --scale-iters (or adopts the budget of the run being resumed, so the trials stay identical).
+pub fn scaled_budget(
+    c: &CommonArgs,
+    exec: &mut Executor,
+    contenders: &[Contender],
+    horizons: &[usize],
+    out: &Path,
+) -> anyhow::Result<BudgetPolicy> {
+    let budget_s = c.budget_s.unwrap_or(30.0);
+    if c.resume {
+        if let Ok(text) =
+            std::fs::read_to_string(out.join(grasp_explorer::bench::session::MANIFEST))
+        {
+            if let Ok(m) = serde_json::from_str::<Manifest>(&text) {
+                if matches!(
+                    m.config.budget,
+                    BudgetPolicy::Iters {
+                        scaled_from: Some(_),
+                        ..
+                    }
+                ) {
+                    eprintln!("resuming with the iteration counts calibrated when the run started");
+                    return Ok(m.config.budget);
+                }
+            }
+        }
+    }
+    if !(c.calibrate_s.is_finite() && c.calibrate_s > 0.0) {
+        return Err(usage(format!(
+            "--calibrate-s {} must be a finite number > 0",
+            c.calibrate_s
+        )));
+    }
+    eprintln!(
+        "measuring iteration rates ({} s per planner and horizon)...",
+        c.calibrate_s
+    );
+    let table = exec
+        .calibrate(
+            contenders,
+            horizons,
+            budget_s,
+            c.calibrate_s,
+            |label, h, rate| {
+                eprintln!("  {label} H={h}: {rate:.1} iterations per CPU second");
+            },
+        )
+        .map_err(bench_err)?;
+    Ok(BudgetPolicy::Iters {
+        table,
+        time_cap_s: None,
+        scaled_from: Some(format!(
+            "{budget_s} CPU s × iterations per CPU second of the planner thread, measured over {} s per \
+             planner and horizon on problem seed {CALIBRATION_SEED}, on {}",
+            c.calibrate_s,
+            machine_description()
+        )),
+        equal_time_s: Some(budget_s),
+    })
+}
+
+/// Runs a session with a progress bar; returns the summary.
+pub fn run_session(session: &mut Session, exec: &mut Executor) -> anyhow::Result<Summary> {
+    let total = session.manifest.config.trials(session.manifest.shard).len() as u64;
+    let pb = if std::io::stderr().is_terminal() {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} trials, ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    pb.set_position(session.done.len() as u64);
+    pb.enable_steady_tick(Duration::from_millis(500));
+    let mut on_row = |r: &grasp_explorer::bench::TrialRecord| {
+        pb.inc(1);
+        pb.set_message(format!(
+            "last: {} H={} #{} {}",
+            r.planner,
+            r.horizon,
+            r.problem,
+            if r.success { "success" } else { "fail" }
+        ));
+    };
+    let result = session.run(&mut |c, k, seed, b| exec.run(c, k, seed, b), &mut on_row);
+    pb.finish_and_clear();
+    result.map_err(bench_err)
+}
+
+/// Prints the summary: JSON cells on stdout with --json, else the Markdown tables.
+pub fn print_summary(s: &Summary, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s.cells)?);
+    } else {
+        let md = grasp_explorer::bench::summary::to_markdown(s);
+        let table: String = md
+            .split("\n## Planner settings")
+            .next()
+            .unwrap_or(&md)
+            .to_string();
+        println!("{table}");
+    }
+    Ok(())
+}

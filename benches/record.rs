@@ -29,7 +29,10 @@ const FRAMES: usize = 150;
 const HORIZON: usize = 50;
 
 /// GRASP snapshots of one problem, and the loss history after each.
-fn snapshots(env: EnvKind, model: &Arc<dyn WorldModel>) -> (Problem, Vec<(Arc<Snapshot>, LossHistory)>) {
+fn snapshots(
+    env: EnvKind,
+    model: &Arc<dyn WorldModel>,
+) -> (Problem, Vec<(Arc<Snapshot>, LossHistory)>) {
     let problem = Problem::generate(env, HORIZON, 0).expect("problem");
     let mp = ModelProblem::from_problem(&problem, model.as_ref()).expect("model problem");
     let params = PlannerKind::Grasp.default_params();
@@ -55,7 +58,10 @@ fn thread_cpu_s() -> Option<f64> {
 /// free core would sustain; steady when other processes share the machine).
 fn report(env: EnvKind, case: &str, secs: f64, cpu_s: Option<f64>) {
     let cpu = cpu_s.map_or(String::new(), |c| {
-        format!(", {:.1} frames per CPU-second of this thread", FRAMES as f64 / c)
+        format!(
+            ", {:.1} frames per CPU-second of this thread",
+            FRAMES as f64 / c
+        )
     });
     println!(
         "{env} {case}: {FRAMES} frames in {secs:.3} s = {:.1} frames/s{cpu}",
@@ -65,21 +71,37 @@ fn report(env: EnvKind, case: &str, secs: f64, cpu_s: Option<f64>) {
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let only: Option<EnvKind> = std::env::var("RECORD_BENCH_ENV").ok().and_then(|e| e.parse().ok());
-    for env in EnvKind::ALL.into_iter().filter(|e| only.is_none_or(|o| o == *e)) {
-        let (model, model_name): (Arc<dyn WorldModel>, String) = match model::load_for_env(env, None) {
-            Ok(m) => (m, "shipped model".into()),
-            Err(_) => (
-                Arc::new(LinearModel::test_system(env.state_dim(), 10)),
-                "LinearModel (no shipped model)".into(),
-            ),
-        };
+    let only: Option<EnvKind> = std::env::var("RECORD_BENCH_ENV")
+        .ok()
+        .and_then(|e| e.parse().ok());
+    for env in EnvKind::ALL
+        .into_iter()
+        .filter(|e| only.is_none_or(|o| o == *e))
+    {
+        let (model, model_name): (Arc<dyn WorldModel>, String) =
+            match model::load_for_env(env, None) {
+                Ok(m) => (m, "shipped model".into()),
+                Err(_) => (
+                    Arc::new(LinearModel::test_system(env.state_dim(), 10)),
+                    "LinearModel (no shipped model)".into(),
+                ),
+            };
         println!("# {env}: GRASP H={HORIZON}, {model_name}, {SIDE}x{SIDE}");
         let (problem, snaps) = snapshots(env, &model);
         let panel = || {
-            PanelRenderer::new(&problem, model.clone(), "grasp", SIDE, SIDE, Overlays::default()).expect("panel")
+            PanelRenderer::new(
+                &problem,
+                model.clone(),
+                "grasp",
+                SIDE,
+                SIDE,
+                Overlays::default(),
+            )
+            .expect("panel")
         };
-        let frame_of = |p: &mut PanelRenderer, (snap, history): &(Arc<Snapshot>, LossHistory), buf: &mut [u8]| {
+        let frame_of = |p: &mut PanelRenderer,
+                        (snap, history): &(Arc<Snapshot>, LossHistory),
+                        buf: &mut [u8]| {
             let f = PanelFrame {
                 snapshot: snap,
                 history,
@@ -102,13 +124,19 @@ fn main() {
             sim_rollout: false,
             ..Overlays::default()
         };
-        let mut q = PanelRenderer::new(&problem, model.clone(), "grasp", SIDE, SIDE, no_sim).expect("panel");
+        let mut q = PanelRenderer::new(&problem, model.clone(), "grasp", SIDE, SIDE, no_sim)
+            .expect("panel");
         let (t0, c0) = (Instant::now(), thread_cpu_s());
         for s in &snaps {
             frame_of(&mut q, s, &mut buf);
         }
         let cpu = thread_cpu_s().zip(c0).map(|(c1, c0)| c1 - c0);
-        report(env, "draw without sim rollout", t0.elapsed().as_secs_f64(), cpu);
+        report(
+            env,
+            "draw without sim rollout",
+            t0.elapsed().as_secs_f64(),
+            cpu,
+        );
 
         for ext in ["mp4", "gif"] {
             let path = dir.path().join(format!("{env}.{ext}"));
@@ -121,20 +149,33 @@ fn main() {
             }
             w.finish().expect("finish");
             let cpu = thread_cpu_s().zip(c0).map(|(c1, c0)| c1 - c0);
-            report(env, &format!("{ext} inline"), t0.elapsed().as_secs_f64(), cpu);
+            report(
+                env,
+                &format!("{ext} inline"),
+                t0.elapsed().as_secs_f64(),
+                cpu,
+            );
             let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
 
             let mut p = panel();
             let t0 = Instant::now();
-            let mut bg = BackgroundWriter::spawn(VideoWriter::create(&path, SIDE, SIDE, 30).expect("writer"), 4)
-                .expect("thread");
+            let mut bg = BackgroundWriter::spawn(
+                VideoWriter::create(&path, SIDE, SIDE, 30).expect("writer"),
+                4,
+            )
+            .expect("thread");
             for s in &snaps {
                 let mut b = bg.buffer();
                 frame_of(&mut p, s, &mut b);
                 bg.push_frame(b).expect("push");
             }
             let done = bg.finish().expect("finish");
-            report(env, &format!("{ext} overlap"), t0.elapsed().as_secs_f64(), None);
+            report(
+                env,
+                &format!("{ext} overlap"),
+                t0.elapsed().as_secs_f64(),
+                None,
+            );
             println!(
                 "{env} {ext}: {:.0} kB for {FRAMES} frames; encoder busy {:.3} s",
                 size as f64 / 1000.0,

@@ -23,14 +23,28 @@ fn model_present() -> bool {
 /// `record` on Wall, H = 10, seed 1, preset defaults (GRASP syncs every 50 iterations: none in these runs).
 fn record(out: &Path, extra: &[&str]) -> Output {
     let mut cmd = bin();
-    cmd.args(["record", "--env", "wall", "--horizon", "10", "--seed", "1", "--no-tuned", "--out"])
-        .arg(out)
-        .args(extra);
+    cmd.args([
+        "record",
+        "--env",
+        "wall",
+        "--horizon",
+        "10",
+        "--seed",
+        "1",
+        "--no-tuned",
+        "--out",
+    ])
+    .arg(out)
+    .args(extra);
     cmd.output().expect("run grasp-explorer")
 }
 
 fn ok(o: &Output) -> serde_json::Value {
-    assert!(o.status.success(), "record failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "record failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     serde_json::from_slice(&o.stdout).expect("--json prints one object")
 }
 
@@ -46,7 +60,10 @@ fn near(frame: &[u8], c: Rgba, tol: i32) -> usize {
 }
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect()
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect()
 }
 
 #[test]
@@ -56,10 +73,16 @@ fn mp4_has_the_expected_frames_size_and_env_colours() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("wall.mp4");
-    let args = ["--iters", "12", "--size", "96x64", "--fps", "10", "--hold", "0", "--json"];
+    let args = [
+        "--iters", "12", "--size", "96x64", "--fps", "10", "--hold", "0", "--json",
+    ];
     let summary = ok(&record(&out, &args));
     assert_eq!(summary["frames"], 12);
-    assert_eq!(files_in(dir.path()), vec![out.clone()], "only the video, no temp file");
+    assert_eq!(
+        files_in(dir.path()),
+        vec![out.clone()],
+        "only the video, no temp file"
+    );
     let info = probe(&out).unwrap();
     assert_eq!((info.width, info.height, info.frames), (96, 64, 12));
     assert!((info.duration_s - 1.2).abs() < 1e-6);
@@ -78,7 +101,10 @@ fn gif_has_the_expected_frames_and_shows_env_and_ghost_colours() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("wall.gif");
     // Every 4th of 11 iterations (0, 4, 8) plus the last (10), then 0.2 s held at 10 fps = 2 frames.
-    let args = ["--iters", "11", "--every", "4", "--size", "192x192", "--fps", "10", "--hold", "0.2", "--json"];
+    let args = [
+        "--iters", "11", "--every", "4", "--size", "192x192", "--fps", "10", "--hold", "0.2",
+        "--json",
+    ];
     let summary = ok(&record(&out, &args));
     assert_eq!(summary["frames"], 6);
     let info = probe(&out).unwrap();
@@ -89,7 +115,9 @@ fn gif_has_the_expected_frames_and_shows_env_and_ghost_colours() {
     let f = &frames[3];
     assert!(near(f, WALL_BACKGROUND, 0) > 1000, "white floor");
     assert!(near(f, WALL_WALL, 0) > 100, "black walls");
-    let ghosts: usize = (1..10).map(|t| near(f, palette::time_color(t, 10), 10)).sum();
+    let ghosts: usize = (1..10)
+        .map(|t| near(f, palette::time_color(t, 10), 10))
+        .sum();
     assert!(ghosts > 0, "ghost marker colours");
     assert!(near(f, palette::HUD_TEXT, 10) > 0, "heads-up text");
 }
@@ -101,7 +129,17 @@ fn side_by_side_doubles_the_width() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cmp.mp4");
-    let args = ["--planners", "grasp,cem", "--iters", "3", "--size", "64x48", "--hold", "0", "--json"];
+    let args = [
+        "--planners",
+        "grasp,cem",
+        "--iters",
+        "3",
+        "--size",
+        "64x48",
+        "--hold",
+        "0",
+        "--json",
+    ];
     let summary = ok(&record(&out, &args));
     assert_eq!(summary["planners"], serde_json::json!(["grasp", "cem"]));
     let info = probe(&out).unwrap();
@@ -132,6 +170,9 @@ fn bad_input_gets_one_clear_line_and_leaves_no_file() {
     let o = record(&missing, &["--iters", "2"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("cannot write") || err.contains("no world model"), "{err}");
+    assert!(
+        err.contains("cannot write") || err.contains("no world model"),
+        "{err}"
+    );
     assert!(files_in(d).is_empty(), "nothing written: {:?}", files_in(d));
 }

@@ -8,7 +8,6 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use serde_json::json;
 
 use grasp_explorer::env::{EnvKind, Problem, ENV_ACTION_DIM};
 use grasp_explorer::model::{io::default_model_path, load_for_env, WorldModel};
@@ -157,6 +156,9 @@ pub struct Overrides {
     /// [gd] Use Adam instead of SGD.
     #[arg(long)]
     pub adam: bool,
+    /// [all] Bound |a| on normalized actions (default 3; 0 = none).
+    #[arg(long, allow_negative_numbers = true)]
+    pub action_bound: Option<f32>,
 }
 
 fn count(name: &str, v: i64) -> anyhow::Result<usize> {
@@ -295,6 +297,14 @@ pub fn apply_overrides(mut params: PlannerParams, o: &Overrides) -> anyhow::Resu
             }
         }
     }
+    if let Some(b) = o.action_bound {
+        match &mut params {
+            PlannerParams::Grasp(p) => p.action_bound = b,
+            PlannerParams::Cem(p) => p.action_bound = b,
+            PlannerParams::Gd(p) => p.action_bound = b,
+            PlannerParams::Latco(p) => p.action_bound = b,
+        }
+    }
     // Report flags given for another family.
     flag(o.lr_states.is_some(), "--lr-states", &lifted);
     flag(o.lr_actions.is_some(), "--lr-actions", &lifted);
@@ -422,27 +432,27 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.out {
         write_plan(path, &problem, model.as_ref(), kind, &result)?;
     }
-    let report = json!({
-        "env": env.name(),
-        "planner": kind.name(),
-        "horizon": horizon,
-        "seed": args.seed,
-        "success": result.success,
-        "final_distance": result.final_distance,
-        "model_terminal_error": result.model_terminal_error,
-        "iterations": result.iterations,
-        "planning_time_s": result.planning_time_s,
-        "time_to_success_s": result.time_to_success_s,
-        "iters_per_s": result.iters_per_s,
-        "diverged": result.diverged,
-        "check_every": args.check_every,
-        "stop_on_success": args.stop_on_success,
-        "check_time_s": result.check_time_s,
-        "model": model_path.display().to_string(),
-        "params": params,
-    });
+    let report = PlanReport {
+        env: env.name(),
+        planner: kind.name(),
+        horizon,
+        seed: args.seed,
+        success: result.success,
+        final_distance: result.final_distance,
+        model_terminal_error: result.model_terminal_error,
+        iterations: result.iterations,
+        planning_time_s: result.planning_time_s,
+        time_to_success_s: result.time_to_success_s,
+        iters_per_s: result.iters_per_s,
+        diverged: result.diverged.as_deref(),
+        check_every: args.check_every,
+        stop_on_success: args.stop_on_success,
+        check_time_s: result.check_time_s,
+        model: model_path.display().to_string(),
+        params: &params,
+    };
     if args.json {
-        println!("{report}");
+        println!("{}", serde_json::to_string(&report)?);
     } else {
         print_text(env, kind, horizon, args.seed, &result);
     }
@@ -450,6 +460,51 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         anyhow::bail!("{msg} (plan stopped; the last finite plan was judged)");
     }
     Ok(())
+}
+
+/// The `--json` object.
+#[derive(serde::Serialize)]
+struct PlanReport<'a> {
+    env: &'a str,
+    planner: &'a str,
+    horizon: usize,
+    seed: u64,
+    success: bool,
+    final_distance: f32,
+    model_terminal_error: f32,
+    iterations: usize,
+    planning_time_s: f64,
+    time_to_success_s: Option<f64>,
+    iters_per_s: f64,
+    diverged: Option<&'a str>,
+    check_every: usize,
+    stop_on_success: bool,
+    check_time_s: f64,
+    model: String,
+    params: &'a PlannerParams,
+}
+
+/// The `--out` file: the final plan in env units (states decoded from model space).
+#[derive(serde::Serialize)]
+struct PlanFile<'a> {
+    env: &'a str,
+    planner: &'a str,
+    horizon: usize,
+    seed: u64,
+    start: &'a [f32],
+    goal: &'a [f32],
+    success: bool,
+    final_distance: f32,
+    /// 5·H rows of [x, y] env actions.
+    env_actions: Vec<Vec<f32>>,
+    /// H rows of K normalized model actions.
+    model_actions: Vec<Vec<f32>>,
+    /// The planner's states s_0..s_H (GRASP/LatCo virtual states; CEM/GD their rollout), env units.
+    virtual_states: Option<Vec<Vec<f32>>>,
+    /// Serial model rollout of the final actions, env units.
+    model_rollout: Vec<Vec<f32>>,
+    /// Simulator states after each world-model step, env units.
+    sim_states: Vec<Vec<f32>>,
 }
 
 fn print_text(env: EnvKind, kind: PlannerKind, horizon: usize, seed: u64, r: &TrialResult) {
@@ -497,21 +552,21 @@ fn write_plan(
         problem.horizon,
         &mut Default::default(),
     );
-    let doc = json!({
-        "env": problem.env.name(),
-        "planner": kind.name(),
-        "horizon": problem.horizon,
-        "seed": problem.seed,
-        "start": problem.start,
-        "goal": problem.goal,
-        "success": r.success,
-        "final_distance": r.final_distance,
-        "env_actions": rows(&r.env_actions, ENV_ACTION_DIM),
-        "model_actions": rows(&r.model_actions, k),
-        "virtual_states": snap.map(|s| decode(&s.states)),
-        "model_rollout": decode(&rollout),
-        "sim_states": exec.env_states,
-    });
+    let doc = PlanFile {
+        env: problem.env.name(),
+        planner: kind.name(),
+        horizon: problem.horizon,
+        seed: problem.seed,
+        start: &problem.start,
+        goal: &problem.goal,
+        success: r.success,
+        final_distance: r.final_distance,
+        env_actions: rows(&r.env_actions, ENV_ACTION_DIM),
+        model_actions: rows(&r.model_actions, k),
+        virtual_states: snap.map(|s| decode(&s.states)),
+        model_rollout: decode(&rollout),
+        sim_states: exec.env_states,
+    };
     let text = serde_json::to_string_pretty(&doc)?;
     write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
 }

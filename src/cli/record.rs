@@ -121,11 +121,16 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
     }
     if let Some(n) = args.iters {
         if n == 0 || n > MAX_ITERS {
-            return Err(usage(format!("--iters must be in 1..={MAX_ITERS}, got {n}")));
+            return Err(usage(format!(
+                "--iters must be in 1..={MAX_ITERS}, got {n}"
+            )));
         }
     }
     if !(args.hold.is_finite() && (0.0..=60.0).contains(&args.hold)) {
-        return Err(usage(format!("--hold must be between 0 and 60 seconds, got {}", args.hold)));
+        return Err(usage(format!(
+            "--hold must be between 0 and 60 seconds, got {}",
+            args.hold
+        )));
     }
     record::VideoFormat::from_path(&args.out)
         .and_then(|f| f.check(width.saturating_mul(kinds.len() as u32), height, args.fps))
@@ -146,7 +151,8 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
             iterations,
         });
     }
-    let problem = Problem::generate(env, args.horizon, args.seed).map_err(|e| usage(e.to_string()))?;
+    let problem =
+        Problem::generate(env, args.horizon, args.seed).map_err(|e| usage(e.to_string()))?;
     let model = model::load_for_env(env, args.model.as_deref())?;
     let spec = RecordSpec {
         problem,
@@ -172,9 +178,11 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
         ProgressBar::hidden()
     };
     pb.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} iterations, ETA {eta} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} iterations, ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     pb.enable_steady_tick(Duration::from_millis(250));
     let result = record::record(&spec, model, &args.out, |p| {
@@ -250,11 +258,20 @@ fn parse_planners(text: &str) -> anyhow::Result<Vec<PlannerKind>> {
 
 /// Parses `WIDTHxHEIGHT` (positive integers).
 fn parse_size(text: &str) -> anyhow::Result<(u32, u32)> {
-    let bad = || usage(format!("--size '{text}' must be WIDTHxHEIGHT in pixels, e.g. 512x512"));
+    let bad = || {
+        usage(format!(
+            "--size '{text}' must be WIDTHxHEIGHT in pixels, e.g. 512x512"
+        ))
+    };
     let (w, h) = text.trim().split_once(['x', 'X']).ok_or_else(bad)?;
-    let (w, h): (u32, u32) = (w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?);
+    let (w, h): (u32, u32) = (
+        w.trim().parse().map_err(|_| bad())?,
+        h.trim().parse().map_err(|_| bad())?,
+    );
     if w == 0 || h == 0 {
-        return Err(usage(format!("--size '{text}': width and height must be at least 1")));
+        return Err(usage(format!(
+            "--size '{text}': width and height must be at least 1"
+        )));
     }
     Ok((w, h))
 }
@@ -270,7 +287,10 @@ mod tests {
         for bad in ["512", "0x10", "axb", "10x", "-1x5"] {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
-        assert_eq!(parse_planners("grasp, cem").unwrap(), vec![PlannerKind::Grasp, PlannerKind::Cem]);
+        assert_eq!(
+            parse_planners("grasp, cem").unwrap(),
+            vec![PlannerKind::Grasp, PlannerKind::Cem]
+        );
         assert!(parse_planners("grasp,,cem").is_err());
         assert!(parse_planners("grasp,grasp").is_err());
         assert!(parse_planners("nope").is_err());

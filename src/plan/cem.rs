@@ -10,7 +10,7 @@ use rand::Rng as _;
 use rand_distr::StandardNormal;
 
 use super::emit::{self, Parts};
-use super::serial::{all_finite, wsq_dist, SerialRollout};
+use super::serial::{all_finite, clamp_abs, wsq_dist, SerialRollout};
 use super::{
     CemParams, InForce, LossTerms, ModelProblem, Phase, PlanError, Planner, PlannerParams, Snapshot,
 };
@@ -191,6 +191,7 @@ impl CemPlanner {
                 self.samples[i * plan + j] = self.mean[j] + self.std[j] * z;
             }
         }
+        clamp_abs(&mut self.samples[plan..], self.params.action_bound);
         self.batch.run(
             self.model.as_ref(),
             &self.s0,
@@ -333,6 +334,7 @@ mod tests {
         let (model, problem) = linear_problem(5);
         let params = PlannerParams::Cem(CemParams {
             init_std: 1e38,
+            action_bound: 0.0,
             ..Default::default()
         });
         let mut p = make_planner(&params, &problem, model, 3).unwrap();

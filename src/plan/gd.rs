@@ -12,7 +12,7 @@ use rand_distr::StandardNormal;
 
 use super::adam::Adam;
 use super::emit::{self, Parts};
-use super::serial::{all_finite, wsq_dist, SerialRollout};
+use super::serial::{all_finite, clamp_abs, wsq_dist, SerialRollout};
 use super::{
     GdParams, InForce, LossTerms, ModelProblem, Phase, PlanError, Planner, PlannerParams, Snapshot,
 };
@@ -163,6 +163,7 @@ impl GdPlanner {
                 *a += p.action_noise * z;
             }
         }
+        clamp_abs(&mut self.actions, p.action_bound);
         self.evaluate();
         if !all_finite(&self.actions) {
             Some("non-finite actions".into())
@@ -271,6 +272,7 @@ mod tests {
         let (model, problem) = linear_problem(5);
         let params = PlannerParams::Gd(GdParams {
             lr: 1e35,
+            action_bound: 0.0,
             ..Default::default()
         });
         let mut p = make_planner(&params, &problem, model, 3).unwrap();

@@ -158,7 +158,7 @@ fn a_sync_lowers_the_terminal_rollout_error() {
         }
         p.roll_out();
         let before = p.loss.terminal;
-        p.sync(mode, 10, 0.05);
+        p.sync(mode, 10, 0.05, 0.0);
         p.roll_out();
         assert!(
             p.loss.terminal < 0.9 * before,
@@ -274,7 +274,7 @@ fn schedules_decay_noise_and_goal_weight_within_each_period() {
 fn a_huge_learning_rate_diverges_cleanly() {
     let (model, problem) = linear_problem(6);
     let params = grasp(GraspParams {
-        lr_actions: 1e30,
+        lr_states: 1e30,
         ..Default::default()
     });
     let mut p = make_planner(&params, &problem, model, 5).unwrap();

@@ -345,7 +345,7 @@ mod tests {
     fn divergence_is_reported_not_returned_as_nan() {
         let (model, problem) = wall_linear_problem(5);
         let params = PlannerParams::Grasp(GraspParams {
-            lr_actions: 1e36,
+            lr_states: 1e36,
             ..Default::default()
         });
         let r = run_trial(&problem, model, &params, 1, Budget::iters(50), 0, |_| {}).unwrap();
@@ -355,29 +355,3 @@ mod tests {
     }
 }
 
-#[cfg(test)]
-mod zz_probe {
-    use super::*;
-    use crate::env::EnvKind;
-
-    #[test]
-    #[ignore]
-    fn zz_reference_actions_under_the_model() {
-        let model = crate::model::load_for_env(EnvKind::Pusht, None).unwrap();
-        for h in [10usize, 20] {
-            for seed in 0..10u64 {
-                let p = Problem::generate(EnvKind::Pusht, h, seed).unwrap();
-                let mp = ModelProblem::from_problem(&p, model.as_ref()).unwrap();
-                let acts = model.encode_actions(p.reference_actions.as_ref().unwrap());
-                let fin = rollout_final(model.as_ref(), &mp.start, &acts, 1, h);
-                let err: f32 = fin.iter().zip(&mp.goal).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt();
-                let dec = model.decode_state(&fin);
-                let ex = execute_plan(&p, model.as_ref(), &acts).unwrap();
-                let amax = acts.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-                let moved = EnvKind::Pusht.goal_distance(&p.start, &p.goal);
-                eprintln!("H={h} seed {seed}: model err {err:.3}, decoded dist {:.1}, sim success {}, |a|max {amax:.2}, start-goal {moved:.1}, block angle change {:.2}",
-                    EnvKind::Pusht.goal_distance(&dec, &p.goal), ex.success, (p.goal[4]-p.start[4]));
-            }
-        }
-    }
-}

@@ -70,7 +70,7 @@ impl VideoFormat {
         }
         match self {
             VideoFormat::Mp4 => {
-                if width % 2 != 0 || height % 2 != 0 {
+                if !width.is_multiple_of(2) || !height.is_multiple_of(2) {
                     return Err(size_err(
                         "MP4 (H.264, 4:2:0 chroma) needs even width and height",
                     ));

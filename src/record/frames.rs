@@ -86,7 +86,8 @@ impl PanelRenderer {
     ) -> Result<PanelRenderer, RecordError> {
         let sc = scene(problem.env, &problem.start, Some(&problem.goal));
         let base = render(&sc, width, height).map_err(|e| RecordError::Render(e.to_string()))?;
-        let view = View::for_scene(&sc, width, height).map_err(|e| RecordError::Render(e.to_string()))?;
+        let view =
+            View::for_scene(&sc, width, height).map_err(|e| RecordError::Render(e.to_string()))?;
         Ok(PanelRenderer {
             kind: problem.env,
             model,
@@ -120,7 +121,9 @@ impl PanelRenderer {
             if d == 0 {
                 return Vec::new();
             }
-            rows.chunks_exact(d).map(|s| self.model.decode_state(s)).collect()
+            rows.chunks_exact(d)
+                .map(|s| self.model.decode_state(s))
+                .collect()
         };
         let d = snap.state_dim;
         let (view, u, kind) = (&self.view, self.unit, self.kind);
@@ -140,7 +143,11 @@ impl PanelRenderer {
         }
         if self.overlays.residuals && !snap.residuals.is_empty() {
             let scale = *self.residual_scale.get_or_insert_with(|| {
-                snap.residuals.iter().copied().filter(|r| r.is_finite()).fold(0.0, f32::max)
+                snap.residuals
+                    .iter()
+                    .copied()
+                    .filter(|r| r.is_finite())
+                    .fold(0.0, f32::max)
             });
             let predictions = decode_rows(&snap.predictions, d);
             let res = Residuals {
@@ -195,7 +202,10 @@ pub fn compose(panels: &[Pixmap], frame: &mut [u8]) {
         let (w, h) = (p.width() as usize, p.height() as usize);
         for y in 0..h {
             let dst = (y * total_w + x0) * 4;
-            if let (Some(d), Some(s)) = (frame.get_mut(dst..dst + w * 4), p.data().get(y * w * 4..(y + 1) * w * 4)) {
+            if let (Some(d), Some(s)) = (
+                frame.get_mut(dst..dst + w * 4),
+                p.data().get(y * w * 4..(y + 1) * w * 4),
+            ) {
                 d.copy_from_slice(s);
             }
         }
@@ -230,7 +240,8 @@ mod tests {
             snap = planner.step();
             history.push(&snap);
         }
-        let mut panel = PanelRenderer::new(&problem, model, "grasp", 512, 512, Overlays::default()).unwrap();
+        let mut panel =
+            PanelRenderer::new(&problem, model, "grasp", 512, 512, Overlays::default()).unwrap();
         let frame = PanelFrame {
             snapshot: &snap,
             history: &history,
@@ -240,9 +251,18 @@ mod tests {
         let pm = panel.render(&frame);
         assert_eq!((pm.width(), pm.height()), (512, 512));
         let data = pm.data();
-        assert!(has_color(data, crate::env::scene::WALL_WALL, 0), "wall colour");
-        assert!(has_color(data, crate::env::scene::WALL_BACKGROUND, 0), "background colour");
-        assert!(has_color(data, palette::time_color(4, 8), 3), "a ghost marker colour");
+        assert!(
+            has_color(data, crate::env::scene::WALL_WALL, 0),
+            "wall colour"
+        );
+        assert!(
+            has_color(data, crate::env::scene::WALL_BACKGROUND, 0),
+            "background colour"
+        );
+        assert!(
+            has_color(data, palette::time_color(4, 8), 3),
+            "a ghost marker colour"
+        );
         assert!(has_color(data, palette::SYNC_FLASH, 0), "flash border");
         assert!(has_color(data, palette::HUD_TEXT, 0), "hud text");
 
@@ -251,6 +271,9 @@ mod tests {
         let row = 512 * 4;
         assert_eq!(&frame_buf[..row], &data[..row]);
         assert_eq!(&frame_buf[row..2 * row], &data[..row]);
-        assert_eq!(&frame_buf[5 * 2 * row + row..6 * 2 * row], &data[5 * row..6 * row]);
+        assert_eq!(
+            &frame_buf[5 * 2 * row + row..6 * 2 * row],
+            &data[5 * row..6 * row]
+        );
     }
 }

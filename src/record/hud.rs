@@ -301,18 +301,42 @@ pub fn draw_loss_plot(pixmap: &mut Pixmap, area: PlotArea, history: &LossHistory
         palette::PLOT_CURSOR.with_alpha(140),
     );
     // Legend with the current values, top right, in the series colours.
-    let value = |vals: &[f32]| n.checked_sub(1).map_or("-".to_string(), |i| short_num(vals[i]));
+    let value = |vals: &[f32]| {
+        n.checked_sub(1)
+            .map_or("-".to_string(), |i| short_num(vals[i]))
+    };
     let labels = [
-        (format!("dist {}", value(&history.terminal)), palette::LOSS_TERMINAL),
-        (format!("dyn {}", value(&history.dynamics)), palette::LOSS_DYNAMICS),
+        (
+            format!("dist {}", value(&history.terminal)),
+            palette::LOSS_TERMINAL,
+        ),
+        (
+            format!("dyn {}", value(&history.dynamics)),
+            palette::LOSS_DYNAMICS,
+        ),
     ];
-    let widest = labels.iter().map(|(l, _)| text_width(l, 1)).max().unwrap_or(0);
-    let scale = if (widest * 2) as f32 <= pw * 0.6 { 2 } else { 1 };
+    let widest = labels
+        .iter()
+        .map(|(l, _)| text_width(l, 1))
+        .max()
+        .unwrap_or(0);
+    let scale = if (widest * 2) as f32 <= pw * 0.6 {
+        2
+    } else {
+        1
+    };
     let label_h = (GLYPH * scale + 2) as i32;
     let right = (x0 + pw) as i32;
     for (i, (label, color)) in labels.iter().enumerate() {
         let lx = right - text_width(label, scale) as i32 - 2;
-        draw_text(pixmap, lx, y0 as i32 + 1 + i as i32 * label_h, label, scale, *color);
+        draw_text(
+            pixmap,
+            lx,
+            y0 as i32 + 1 + i as i32 * label_h,
+            label,
+            scale,
+            *color,
+        );
     }
 }
 

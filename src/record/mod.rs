@@ -3,7 +3,7 @@
 //! - [`frames`]: one planner's panel (env + overlays + HUD) per snapshot, and panels side by side.
 //! - [`palette`]: overlay colours and colormaps (shared with the app).
 //! - [`encode`]: the streaming [`VideoWriter`] (temp file + rename) and its [`BackgroundWriter`] thread.
-//! - `h264`, `gifenc`: the two format sinks behind the writer.
+//! - `h264`, `gifenc`: the two format sinks behind the writer; `quantize`: GIF palettes.
 //! - [`hud`]: heads-up text line and loss plot.
 //! - [`overlay`]: ghosts, residual segments, rollout paths and the sync flash over an env picture.
 //! - [`session`]: a whole recording — planners in lock-step, frames chosen, rendered and encoded.
@@ -17,6 +17,7 @@ pub mod hud;
 pub mod overlay;
 pub mod palette;
 pub mod probe;
+mod quantize;
 pub mod session;
 
 #[cfg(test)]

@@ -72,17 +72,27 @@ fn ring(center: [f32; 2], radius: f32, color: Rgba, width: f32) -> Shape {
 /// Ghosts of the virtual states s̄_1..s̄_{T−1} (`env_states` holds s̄_0..s̄_T): translucent bodies in
 /// [`palette::time_color`], then an opaque marker dot on every anchor so the time colouring reads where
 /// ghosts overlap. `u` is [`reference_unit`].
-pub fn draw_ghosts(pixmap: &mut Pixmap, view: &View, kind: EnvKind, env_states: &[Vec<f32>], u: f32) {
+pub fn draw_ghosts(
+    pixmap: &mut Pixmap,
+    view: &View,
+    kind: EnvKind,
+    env_states: &[Vec<f32>],
+    u: f32,
+) {
     let t_max = env_states.len().saturating_sub(1);
-    for t in 1..t_max {
+    let virtual_states = || env_states.iter().enumerate().take(t_max).skip(1);
+    for (t, state) in virtual_states() {
         let color = palette::time_color(t, t_max).with_alpha(palette::GHOST_FILL_ALPHA);
-        for shape in body_shapes(kind, &env_states[t], color) {
+        for shape in body_shapes(kind, state, color) {
             draw_shape(pixmap, view, &shape);
         }
     }
-    for t in 1..t_max {
+    for (t, state) in virtual_states() {
         let color = palette::time_color(t, t_max);
-        for p in anchor_points(kind, &env_states[t]).into_iter().filter(|p| finite(*p)) {
+        for p in anchor_points(kind, state)
+            .into_iter()
+            .filter(|p| finite(*p))
+        {
             draw_shape(pixmap, view, &disc(p, MARKER_RADIUS * u, color));
         }
     }
@@ -103,14 +113,23 @@ pub struct Residuals<'a> {
 
 /// Residual segments from F(s̄_t, a_t) to s̄_{t+1} between matching anchors, coloured by the model-space
 /// residual, with a small ring at the prediction.
-pub fn draw_residuals(pixmap: &mut Pixmap, view: &View, kind: EnvKind, res: &Residuals<'_>, u: f32) {
+pub fn draw_residuals(
+    pixmap: &mut Pixmap,
+    view: &View,
+    kind: EnvKind,
+    res: &Residuals<'_>,
+    u: f32,
+) {
     for (t, pred) in res.env_predictions.iter().enumerate() {
         let Some(next) = res.env_states.get(t + 1) else {
             continue;
         };
         let r = res.residuals.get(t).copied().unwrap_or(f32::NAN);
         let color = palette::residual_color(r, res.scale);
-        for (p, q) in anchor_points(kind, pred).into_iter().zip(anchor_points(kind, next)) {
+        for (p, q) in anchor_points(kind, pred)
+            .into_iter()
+            .zip(anchor_points(kind, next))
+        {
             if !(finite(p) && finite(q)) {
                 continue;
             }
@@ -141,7 +160,12 @@ pub fn draw_trajectory(
     for a in 0..anchor_points(kind, last).len() {
         let points: Vec<[f32; 2]> = env_states
             .iter()
-            .filter_map(|s| anchor_points(kind, s).get(a).copied().filter(|p| finite(*p)))
+            .filter_map(|s| {
+                anchor_points(kind, s)
+                    .get(a)
+                    .copied()
+                    .filter(|p| finite(*p))
+            })
             .collect();
         if points.len() >= 2 {
             let line = Shape::Polyline {
@@ -158,9 +182,19 @@ pub fn draw_trajectory(
 }
 
 /// Rings around the anchors of the start ([`palette::START_MARKER`]) and the goal ([`palette::GOAL_MARKER`]).
-pub fn draw_handles(pixmap: &mut Pixmap, view: &View, kind: EnvKind, start: &[f32], goal: &[f32], u: f32) {
+pub fn draw_handles(
+    pixmap: &mut Pixmap,
+    view: &View,
+    kind: EnvKind,
+    start: &[f32],
+    goal: &[f32],
+    u: f32,
+) {
     for (state, color) in [(start, palette::START_MARKER), (goal, palette::GOAL_MARKER)] {
-        for p in anchor_points(kind, state).into_iter().filter(|p| finite(*p)) {
+        for p in anchor_points(kind, state)
+            .into_iter()
+            .filter(|p| finite(*p))
+        {
             draw_shape(pixmap, view, &ring(p, HANDLE_RING * u, color, 2.0 * u));
         }
     }
@@ -246,11 +280,14 @@ mod tests {
                 })
                 .collect();
             let sc = scene(kind, &states[0], Some(&states[10]));
-            let mut pm = render(&sc, 256, 256).unwrap();
-            let view = View::for_scene(&sc, 256, 256).unwrap();
+            let mut pm = render(&sc, 512, 512).unwrap();
+            let view = View::for_scene(&sc, 512, 512).unwrap();
             let u = reference_unit(bounds);
             draw_ghosts(&mut pm, &view, kind, &states, u);
-            assert!(has_color(&pm, palette::time_color(9, 10), 2), "{kind}: ghost marker colour");
+            assert!(
+                has_color(&pm, palette::time_color(9, 10), 2),
+                "{kind}: ghost marker colour"
+            );
             let res = Residuals {
                 env_predictions: &preds,
                 env_states: &states,
@@ -258,13 +295,22 @@ mod tests {
                 scale: 1.0,
             };
             draw_residuals(&mut pm, &view, kind, &res, u);
-            assert!(has_color(&pm, palette::residual_color(1.0, 1.0), 2), "{kind}: residual colour");
+            assert!(
+                has_color(&pm, palette::residual_color(1.0, 1.0), 2),
+                "{kind}: residual colour"
+            );
             draw_trajectory(&mut pm, &view, kind, &states, palette::MODEL_ROLLOUT, u);
-            assert!(has_color(&pm, palette::MODEL_ROLLOUT, 2), "{kind}: rollout colour");
+            assert!(
+                has_color(&pm, palette::MODEL_ROLLOUT, 2),
+                "{kind}: rollout colour"
+            );
             draw_handles(&mut pm, &view, kind, &states[0], &states[10], u);
             assert!(has_color(&pm, palette::GOAL_MARKER, 2), "{kind}: goal ring");
             draw_border(&mut pm, 1.0, palette::SYNC_FLASH, 4.0);
-            assert!(has_color(&pm, palette::SYNC_FLASH, 0), "{kind}: flash colour");
+            assert!(
+                has_color(&pm, palette::SYNC_FLASH, 0),
+                "{kind}: flash colour"
+            );
         }
     }
 }

@@ -111,7 +111,10 @@ pub fn validate(spec: &RecordSpec, out: &Path) -> Result<VideoFormat, RecordErro
         return Err(RecordError::Invalid("--every must be at least 1".into()));
     }
     if let Some(l) = spec.lanes.iter().find(|l| l.iterations == 0) {
-        return Err(RecordError::Invalid(format!("{}: iterations must be at least 1", l.label)));
+        return Err(RecordError::Invalid(format!(
+            "{}: iterations must be at least 1",
+            l.label
+        )));
     }
     for l in &spec.lanes {
         l.params.validate()?;
@@ -182,7 +185,8 @@ pub fn record(
     // The flash fades over a fifth of a second of video.
     let flash_step = 1.0 / (spec.fps as f32 / 5.0).max(1.0);
     let total = spec.lanes.iter().map(|l| l.iterations).max().unwrap_or(0);
-    let (mut plan_time, mut render_time, mut push_time) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut plan_time, mut render_time, mut push_time) =
+        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let mut frames = 0u64;
     let mut last_frame: Option<Vec<u8>> = None;
     for i in 0..total {
@@ -323,9 +327,16 @@ mod tests {
             p.sync_every = 5;
         }
         let mut seen = 0;
-        let s = record(&spec(vec![g], 4, 2, 2), model(), &out, |p| seen = p.iteration).unwrap();
+        let s = record(&spec(vec![g], 4, 2, 2), model(), &out, |p| {
+            seen = p.iteration
+        })
+        .unwrap();
         assert_eq!(seen, 11);
-        assert_eq!(s.frames, 4 + 1 + 2, "iterations 0, 4, 8, 9 (sync), 10, then 2 held");
+        assert_eq!(
+            s.frames,
+            4 + 1 + 2,
+            "iterations 0, 4, 8, 9 (sync), 10, then 2 held"
+        );
         assert_eq!(probe(&out).unwrap().frames as u64, s.frames);
         assert_eq!(s.finals[0].iteration, 10);
         let frames = decode_frames(&out).unwrap();
@@ -343,8 +354,15 @@ mod tests {
         assert_eq!(sa.size, (192, 64));
         let info = probe(&a).unwrap();
         assert_eq!((info.width, info.height, info.frames), (192, 64, 4));
-        assert_eq!(sa.finals[1].iteration, 1, "CEM stopped after its 2 iterations");
-        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "deterministic either way");
+        assert_eq!(
+            sa.finals[1].iteration, 1,
+            "CEM stopped after its 2 iterations"
+        );
+        assert_eq!(
+            std::fs::read(&a).unwrap(),
+            std::fs::read(&b).unwrap(),
+            "deterministic either way"
+        );
     }
 
     #[test]
@@ -353,16 +371,36 @@ mod tests {
         let out = dir.path().join("x.mp4");
         let cases = [
             (spec(vec![], 1, 0, 1), "no planner"),
-            (spec(vec![lane(PlannerKind::Grasp, 0)], 1, 0, 1), "iterations"),
+            (
+                spec(vec![lane(PlannerKind::Grasp, 0)], 1, 0, 1),
+                "iterations",
+            ),
             (spec(vec![lane(PlannerKind::Grasp, 3)], 0, 0, 1), "--every"),
-            (RecordSpec { fps: 0, ..spec(vec![lane(PlannerKind::Grasp, 3)], 1, 0, 1) }, "frame rate"),
-            (RecordSpec { panel_width: 0, ..spec(vec![lane(PlannerKind::Grasp, 3)], 1, 0, 1) }, "size"),
+            (
+                RecordSpec {
+                    fps: 0,
+                    ..spec(vec![lane(PlannerKind::Grasp, 3)], 1, 0, 1)
+                },
+                "frame rate",
+            ),
+            (
+                RecordSpec {
+                    panel_width: 0,
+                    ..spec(vec![lane(PlannerKind::Grasp, 3)], 1, 0, 1)
+                },
+                "size",
+            ),
         ];
         for (s, needle) in cases {
             let e = record(&s, model(), &out, |_| {}).err().unwrap().to_string();
             assert!(e.contains(needle), "{e}");
         }
-        let e = record(&spec(vec![lane(PlannerKind::Grasp, 3)], 1, 0, 1), model(), &dir.path().join("x.webm"), |_| {});
+        let e = record(
+            &spec(vec![lane(PlannerKind::Grasp, 3)], 1, 0, 1),
+            model(),
+            &dir.path().join("x.webm"),
+            |_| {},
+        );
         assert!(e.err().unwrap().to_string().contains(".mp4 or .gif"));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

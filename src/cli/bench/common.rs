@@ -239,13 +239,17 @@ pub fn scaled_budget(
             std::fs::read_to_string(out.join(grasp_explorer::bench::session::MANIFEST))
         {
             if let Ok(m) = serde_json::from_str::<Manifest>(&text) {
-                if matches!(
-                    m.config.budget,
-                    BudgetPolicy::Iters {
-                        scaled_from: Some(_),
-                        ..
+                if let BudgetPolicy::Iters {
+                    equal_time_s: Some(t),
+                    ..
+                } = m.config.budget
+                {
+                    if t != budget_s {
+                        return Err(usage(format!(
+                            "--resume: {} was calibrated for --budget-s {t}, not {budget_s}",
+                            out.display()
+                        )));
                     }
-                ) {
                     eprintln!("resuming with the iteration counts calibrated when the run started");
                     return Ok(m.config.budget);
                 }

@@ -80,18 +80,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (per, _) = time_per_call(secs, || {
         p.step();
     });
-    println!("| grasp, rollout_every 1 | {:.0} | {:.3} |", 1.0 / per, per * 1e3);
+    println!(
+        "| grasp, rollout_every 1 | {:.0} | {:.3} |",
+        1.0 / per,
+        per * 1e3
+    );
     let mut p = make_planner(&PlannerKind::Grasp.default_params(), &mp, model.clone(), 0)?;
     let mut kept = Vec::new();
     let (per, _) = time_per_call(secs.min(1.0), || kept.push(p.step()));
-    println!("| grasp, caller keeps every snapshot | {:.0} | {:.3} |", 1.0 / per, per * 1e3);
+    println!(
+        "| grasp, caller keeps every snapshot | {:.0} | {:.3} |",
+        1.0 / per,
+        per * 1e3
+    );
     drop(kept);
 
     // Breakdown of one GRASP iteration at this horizon.
     let s: Vec<f32> = (0..horizon * d).map(|i| (i as f32 * 0.37).sin()).collect();
     let a: Vec<f32> = (0..horizon * k).map(|i| (i as f32 * 0.71).cos()).collect();
     let g: Vec<f32> = (0..horizon * d).map(|i| (i as f32 * 1.3).sin()).collect();
-    let (mut out, mut ga, mut gs) = (vec![0.0; horizon * d], vec![0.0; horizon * k], vec![0.0; horizon * d]);
+    let (mut out, mut ga, mut gs) = (
+        vec![0.0; horizon * d],
+        vec![0.0; horizon * k],
+        vec![0.0; horizon * d],
+    );
     let mut tape = Tape::default();
     let t = secs.min(1.0);
     let (fwd, _) = time_per_call(t, || model.forward(&s, &a, &mut out, &mut tape));
@@ -115,8 +127,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("|---|---|");
     println!("| batched forward, {horizon} rows | {:.1} |", fwd * 1e6);
     println!("| action VJP | {:.1} |", vjp * 1e6);
-    println!("| state + action VJP (state-grad ablation) | {:.1} |", vjp_s * 1e6);
-    println!("| serial rollout, {horizon} batch-1 forwards | {:.1} |", roll * 1e6);
+    println!(
+        "| state + action VJP (state-grad ablation) | {:.1} |",
+        vjp_s * 1e6
+    );
+    println!(
+        "| serial rollout, {horizon} batch-1 forwards | {:.1} |",
+        roll * 1e6
+    );
     println!(
         "| whole iteration without sync or rollout | {:.1} (update, noise, loss, snapshot: {:.1}) |",
         bare * 1e6,

@@ -102,13 +102,13 @@ fn gif_has_the_expected_frames_and_shows_env_and_ghost_colours() {
     let out = dir.path().join("wall.gif");
     // Every 4th of 11 iterations (0, 4, 8) plus the last (10), then 0.2 s held at 10 fps = 2 frames.
     let args = [
-        "--iters", "11", "--every", "4", "--size", "192x192", "--fps", "10", "--hold", "0.2",
+        "--iters", "11", "--every", "4", "--size", "384x384", "--fps", "10", "--hold", "0.2",
         "--json",
     ];
     let summary = ok(&record(&out, &args));
     assert_eq!(summary["frames"], 6);
     let info = probe(&out).unwrap();
-    assert_eq!((info.width, info.height, info.frames), (192, 192, 6));
+    assert_eq!((info.width, info.height, info.frames), (384, 384, 6));
     let frames = decode_frames(&out).unwrap();
     assert_eq!(frames.len(), 6);
     assert_eq!(frames[4], frames[5], "the last frame is held");

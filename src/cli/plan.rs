@@ -567,6 +567,6 @@ fn write_plan(
         model_rollout: decode(&rollout),
         sim_states: exec.env_states,
     };
-    let text = serde_json::to_string_pretty(&doc)?;
+    let text = serde_json::to_string(&doc)? + "\n";
     write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
 }

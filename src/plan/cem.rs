@@ -216,6 +216,8 @@ impl CemPlanner {
             &mut self.mean,
             &mut self.var,
         );
+        // The elite mean of clipped samples can round past the bound by an ulp.
+        clamp_abs(&mut self.mean, self.params.action_bound);
         let floor = self.params.min_std;
         for (s, v) in self.std.iter_mut().zip(&self.var) {
             *s = v.sqrt().max(floor);

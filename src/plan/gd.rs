@@ -54,9 +54,10 @@ impl GdPlanner {
         problem.check(model.as_ref())?;
         let plan = problem.horizon * model.action_dim();
         let mut rng = rng_for(seed, "gd");
-        let actions: Vec<f32> = (0..plan)
+        let mut actions: Vec<f32> = (0..plan)
             .map(|_| params.init_std * rng.sample::<f32, _>(StandardNormal))
             .collect();
+        clamp_abs(&mut actions, params.action_bound);
         let mut me = GdPlanner {
             s0: problem.start.clone(),
             goal: problem.goal.clone(),

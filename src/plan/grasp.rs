@@ -308,8 +308,7 @@ impl LiftedPlanner {
             1,
             self.horizon,
         );
-        self.loss.terminal =
-            wsq_dist(self.report.final_states(), &self.goal, &self.weights).sqrt();
+        self.loss.terminal = wsq_dist(self.report.final_states(), &self.goal, &self.weights).sqrt();
         self.rollout_iteration = self.iteration;
     }
 

@@ -350,9 +350,31 @@ fn zero_weight_goal_dims_are_free_and_ignored_by_goal_costs() {
     }
     let last = &s.states[6 * 4..];
     assert_eq!(&last[..2], &g[..2], "weighted dims stay pinned");
-    assert!(last[2] != g[2] && last[3] != g[3], "free dims move: {last:?}");
+    assert!(
+        last[2] != g[2] && last[3] != g[3],
+        "free dims move: {last:?}"
+    );
     // The terminal error only counts the weighted dims.
     let fin = &s.rollout[6 * 4..];
     let want = ((fin[0] - g[0]).powi(2) + (fin[1] - g[1]).powi(2)).sqrt();
     assert!((s.loss.terminal - want).abs() < 1e-5);
+}
+
+#[test]
+fn the_action_bound_holds_for_every_planner() {
+    for kind in crate::plan::PlannerKind::ALL {
+        let (model, problem) = linear_problem(4);
+        let mut params = kind.default_params();
+        match &mut params {
+            PlannerParams::Grasp(p) => p.action_bound = 0.3,
+            PlannerParams::Cem(p) => p.action_bound = 0.3,
+            PlannerParams::Gd(p) => p.action_bound = 0.3,
+            PlannerParams::Latco(p) => p.action_bound = 0.3,
+        }
+        let mut p = make_planner(&params, &problem, model, 4).unwrap();
+        for _ in 0..60 {
+            let s = p.step();
+            assert!(s.actions.iter().all(|a| a.abs() <= 0.3), "{kind}");
+        }
+    }
 }

@@ -211,7 +211,10 @@ pub fn run_trial_with(
         iters += 1;
         on_snapshot(&snap);
         drop(snap);
-        if opts.check_every > 0 && iters.is_multiple_of(opts.check_every) && time_to_success.is_none() {
+        if opts.check_every > 0
+            && iters.is_multiple_of(opts.check_every)
+            && time_to_success.is_none()
+        {
             let started = std::time::Instant::now();
             let ok = execute_plan(problem, model.as_ref(), planner.actions())?.success;
             check_time_s += started.elapsed().as_secs_f64();
@@ -354,4 +357,3 @@ mod tests {
         assert!(r.model_actions.iter().all(|v| v.is_finite()));
     }
 }
-

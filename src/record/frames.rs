@@ -60,7 +60,13 @@ pub struct PanelFrame<'a> {
     pub flash: f32,
 }
 
+/// Background of the footer that holds the heads-up line and the loss plot (opaque near-black).
+pub const FOOTER_BACKGROUND: crate::env::scene::Rgba = crate::env::scene::Rgba::rgb(20, 20, 28);
+
 /// Draws one planner's snapshots over one problem's env.
+///
+/// Layout: the env (fitted, aspect kept) on top, then a footer with the heads-up line and under it the loss
+/// plot across the panel's width, so nothing covers the env. Without HUD and plot the env fills the panel.
 pub struct PanelRenderer {
     kind: EnvKind,
     model: Arc<dyn WorldModel>,
@@ -69,7 +75,9 @@ pub struct PanelRenderer {
     goal: Vec<f32>,
     view: View,
     unit: f32,
-    base: Pixmap,
+    env_base: Pixmap,
+    panel_base: Pixmap,
+    text_scale: u32,
     overlays: Overlays,
     residual_scale: Option<f32>,
 }
@@ -84,10 +92,37 @@ impl PanelRenderer {
         height: u32,
         overlays: Overlays,
     ) -> Result<PanelRenderer, RecordError> {
+        let render_err = |e: crate::env::render::RenderError| RecordError::Render(e.to_string());
+        // A typical HUD line of this label sets the text size for the whole recording (a longer line drops
+        // to the smallest size for that frame rather than being cut off).
+        let text_scale = hud::fit_scale(&format!("{label} it 9999 stoch dist 0.00"), width);
+        let text_h = if overlays.hud {
+            hud::GLYPH * text_scale * 7 / 4
+        } else {
+            0
+        };
+        let plot_h = if overlays.loss_plot {
+            (height * 3 / 20).max(16)
+        } else {
+            0
+        };
+        let env_h = height.saturating_sub(text_h + plot_h);
+        if env_h < (height / 3).max(8) {
+            return Err(RecordError::Invalid(format!(
+                "a {width}x{height} panel leaves too little room for the env under the heads-up line and loss \
+                 plot; make it taller or drop the plot (--no-plot)"
+            )));
+        }
         let sc = scene(problem.env, &problem.start, Some(&problem.goal));
-        let base = render(&sc, width, height).map_err(|e| RecordError::Render(e.to_string()))?;
-        let view =
-            View::for_scene(&sc, width, height).map_err(|e| RecordError::Render(e.to_string()))?;
+        let env_base = render(&sc, width, env_h).map_err(render_err)?;
+        let view = View::for_scene(&sc, width, env_h).map_err(render_err)?;
+        let mut panel_base = Pixmap::new(width, height).ok_or(RecordError::InvalidSize {
+            width,
+            height,
+            reason: "cannot allocate the frame".into(),
+        })?;
+        let c = FOOTER_BACKGROUND;
+        panel_base.fill(tiny_skia::Color::from_rgba8(c.0, c.1, c.2, c.3));
         Ok(PanelRenderer {
             kind: problem.env,
             model,
@@ -96,13 +131,15 @@ impl PanelRenderer {
             goal: problem.goal.clone(),
             view,
             unit: reference_unit(sc.bounds),
-            base,
+            env_base,
+            panel_base,
+            text_scale,
             overlays,
             residual_scale: None,
         })
     }
 
-    /// The world→pixel mapping of this panel.
+    /// The world→pixel mapping of the env area (the top `view().height` rows of the panel).
     pub fn view(&self) -> &View {
         &self.view
     }
@@ -116,7 +153,7 @@ impl PanelRenderer {
     /// Renders one frame of this panel.
     pub fn render(&mut self, frame: &PanelFrame<'_>) -> Pixmap {
         let snap = frame.snapshot;
-        let mut pm = self.base.clone();
+        let mut pm = self.env_base.clone();
         let decode_rows = |rows: &[f32], d: usize| -> Vec<Vec<f32>> {
             if d == 0 {
                 return Vec::new();
@@ -159,13 +196,24 @@ impl PanelRenderer {
             overlay::draw_residuals(&mut pm, view, kind, &res, u);
         }
         overlay::draw_handles(&mut pm, view, kind, &self.start, &self.goal, u);
+        let mut panel = self.panel_base.clone();
+        let row = pm.width() as usize * 4;
+        panel.data_mut()[..pm.data().len()].copy_from_slice(pm.data());
+        debug_assert_eq!(row, panel.width() as usize * 4);
         let diverged = matches!(snap.status, Status::Diverged { .. });
         let px = self.unit * self.view.scale;
         if diverged {
-            overlay::draw_border(&mut pm, 1.0, palette::DIVERGED, DIVERGED_WIDTH * px);
+            overlay::draw_border(&mut panel, 1.0, palette::DIVERGED, DIVERGED_WIDTH * px);
         } else {
-            overlay::draw_border(&mut pm, frame.flash, palette::SYNC_FLASH, FLASH_WIDTH * px);
+            overlay::draw_border(
+                &mut panel,
+                frame.flash,
+                palette::SYNC_FLASH,
+                FLASH_WIDTH * px,
+            );
         }
+        let (w, h) = (panel.width(), panel.height());
+        let mut y = self.view.height;
         if self.overlays.hud {
             let color = if diverged {
                 palette::DIVERGED
@@ -174,22 +222,34 @@ impl PanelRenderer {
             } else {
                 palette::HUD_TEXT
             };
-            hud::draw_hud_line(&mut pm, &hud::hud_text(&self.label, snap), color);
+            let text = hud::hud_text(&self.label, snap);
+            let s = if hud::fit_scale(&text, w) >= self.text_scale {
+                self.text_scale
+            } else {
+                1
+            };
+            hud::draw_text(
+                &mut panel,
+                (hud::GLYPH * s / 2) as i32,
+                (y + hud::GLYPH * s * 3 / 8) as i32,
+                &text,
+                s,
+                color,
+            );
+            y += hud::GLYPH * s * 7 / 4;
         }
-        if self.overlays.loss_plot {
-            let (w, h) = (pm.width() as f32, pm.height() as f32);
-            let (pw, ph) = ((w * 0.38).max(60.0), (h * 0.2).max(30.0));
-            let margin = (w.min(h) * 0.015).max(2.0) + FLASH_WIDTH * px;
+        if self.overlays.loss_plot && h > y {
+            let margin = (FLASH_WIDTH * px).ceil().max(2.0);
             let area = PlotArea {
-                x: w - pw - margin,
-                y: h - ph - margin,
-                w: pw,
-                h: ph,
+                x: margin,
+                y: y as f32,
+                w: w as f32 - 2.0 * margin,
+                h: (h - y) as f32 - margin,
                 max_iteration: frame.max_iteration,
             };
-            hud::draw_loss_plot(&mut pm, area, frame.history, snap.iteration);
+            hud::draw_loss_plot(&mut panel, area, frame.history, snap.iteration);
         }
-        pm
+        panel
     }
 }
 

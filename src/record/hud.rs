@@ -121,31 +121,6 @@ pub fn fit_scale(text: &str, width: u32) -> u32 {
         .unwrap_or(1)
 }
 
-/// Draws the heads-up strip across the top of the pixmap: `text` in `color` on [`palette::HUD_BACKGROUND`].
-/// Returns the strip's height in pixels.
-pub fn draw_hud_line(pixmap: &mut Pixmap, text: &str, color: Rgba) -> u32 {
-    let scale = fit_scale(text, pixmap.width());
-    let pad = 3 * scale;
-    let strip = GLYPH * scale + 2 * pad;
-    fill_rect(
-        pixmap,
-        0.0,
-        0.0,
-        pixmap.width() as f32,
-        strip as f32,
-        palette::HUD_BACKGROUND,
-    );
-    draw_text(
-        pixmap,
-        (GLYPH * scale / 2) as i32,
-        pad as i32,
-        text,
-        scale,
-        color,
-    );
-    strip
-}
-
 /// The heads-up text of a snapshot: planner name, iteration, phase and the terminal distance of the model
 /// rollout (the dynamics term is printed in the loss plot's legend). Short enough for 2× text at 512 px.
 pub fn hud_text(planner: &str, snap: &Snapshot) -> String {
@@ -209,16 +184,55 @@ pub fn draw_loss_plot(pixmap: &mut Pixmap, area: PlotArea, history: &LossHistory
         palette::HUD_BACKGROUND,
     );
     let pad = 4.0;
-    let (x0, y0) = (area.x + pad, area.y + pad);
-    let (pw, ph) = (area.w - 2.0 * pad, area.h - 2.0 * pad);
-    if pw <= 2.0 || ph <= 2.0 {
-        return;
-    }
     let n = history
         .iterations
         .iter()
         .take_while(|&&i| i <= current)
         .count();
+    // Legend with the current values in a column at the right, in the series colours.
+    let value = |vals: &[f32]| {
+        n.checked_sub(1)
+            .map_or("-".to_string(), |i| short_num(vals[i]))
+    };
+    let labels = [
+        (
+            format!("dist {}", value(&history.terminal)),
+            palette::LOSS_TERMINAL,
+        ),
+        (
+            format!("dyn {}", value(&history.dynamics)),
+            palette::LOSS_DYNAMICS,
+        ),
+    ];
+    let scale = if area.h >= 48.0 && area.w >= 400.0 {
+        2
+    } else {
+        1
+    };
+    let legend_w = labels
+        .iter()
+        .map(|(l, _)| text_width(l, scale))
+        .max()
+        .unwrap_or(0) as f32
+        + 2.0 * pad;
+    let label_h = (GLYPH * scale + 3) as f32;
+    let legend_x = area.x + area.w - legend_w + pad;
+    let legend_y = area.y + ((area.h - 2.0 * label_h) / 2.0).max(0.0);
+    for (i, (label, color)) in labels.iter().enumerate() {
+        draw_text(
+            pixmap,
+            legend_x as i32,
+            (legend_y + i as f32 * label_h) as i32,
+            label,
+            scale,
+            *color,
+        );
+    }
+    let (x0, y0) = (area.x + pad, area.y + pad);
+    let (pw, ph) = (area.w - 2.0 * pad - legend_w, area.h - 2.0 * pad);
+    if pw <= 2.0 || ph <= 2.0 {
+        return;
+    }
     let logs = |vals: &[f32]| -> Vec<Option<f32>> {
         vals[..n]
             .iter()
@@ -300,44 +314,6 @@ pub fn draw_loss_plot(pixmap: &mut Pixmap, area: PlotArea, history: &LossHistory
         ph,
         palette::PLOT_CURSOR.with_alpha(140),
     );
-    // Legend with the current values, top right, in the series colours.
-    let value = |vals: &[f32]| {
-        n.checked_sub(1)
-            .map_or("-".to_string(), |i| short_num(vals[i]))
-    };
-    let labels = [
-        (
-            format!("dist {}", value(&history.terminal)),
-            palette::LOSS_TERMINAL,
-        ),
-        (
-            format!("dyn {}", value(&history.dynamics)),
-            palette::LOSS_DYNAMICS,
-        ),
-    ];
-    let widest = labels
-        .iter()
-        .map(|(l, _)| text_width(l, 1))
-        .max()
-        .unwrap_or(0);
-    let scale = if (widest * 2) as f32 <= pw * 0.6 {
-        2
-    } else {
-        1
-    };
-    let label_h = (GLYPH * scale + 2) as i32;
-    let right = (x0 + pw) as i32;
-    for (i, (label, color)) in labels.iter().enumerate() {
-        let lx = right - text_width(label, scale) as i32 - 2;
-        draw_text(
-            pixmap,
-            lx,
-            y0 as i32 + 1 + i as i32 * label_h,
-            label,
-            scale,
-            *color,
-        );
-    }
 }
 
 #[cfg(test)]

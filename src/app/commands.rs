@@ -90,6 +90,14 @@ const fn ctrl_shift(key: KeyCode) -> KeyChord {
     }
 }
 
+/// A `&'static [KeyChord]` from const chord expressions.
+macro_rules! chords {
+    ($($c:expr),*) => {{
+        const CHORDS: &[KeyChord] = &[$($c),*];
+        CHORDS
+    }};
+}
+
 impl KeyChord {
     /// Human-readable form, e.g. "Shift+←".
     pub fn label(&self) -> String {
@@ -318,33 +326,33 @@ impl AppCommand {
     pub fn shortcuts(self) -> &'static [KeyChord] {
         use KeyCode as K;
         match self {
-            AppCommand::TogglePlay => &[key(K::Space)],
-            AppCommand::StepBack => &[key(K::ArrowLeft)],
-            AppCommand::StepForward => &[key(K::ArrowRight)],
-            AppCommand::StepBack10 => &[shift(K::ArrowLeft)],
-            AppCommand::StepForward10 => &[shift(K::ArrowRight)],
-            AppCommand::JumpStart => &[key(K::Home)],
-            AppCommand::JumpEnd => &[key(K::End)],
-            AppCommand::FollowLive => &[key(K::KeyF)],
-            AppCommand::ToggleOptimizer => &[key(K::KeyP)],
-            AppCommand::SingleIteration => &[key(K::KeyN)],
-            AppCommand::NewProblem => &[ctrl(K::KeyN)],
-            AppCommand::RestartProblem => &[key(K::Backspace)],
-            AppCommand::Execute => &[key(K::KeyE)],
-            AppCommand::ToggleRecord => &[key(K::KeyR)],
-            AppCommand::ToggleCompare => &[key(K::KeyC)],
-            AppCommand::ToggleGhosts => &[key(K::Digit1)],
-            AppCommand::TogglePredictions => &[key(K::Digit2)],
-            AppCommand::ToggleModelRollout => &[key(K::Digit3)],
-            AppCommand::ToggleSimRollout => &[key(K::Digit4)],
-            AppCommand::ToggleRibbon => &[key(K::Digit5)],
-            AppCommand::ToggleSyncFlash => &[key(K::Digit6)],
-            AppCommand::FitView => &[key(K::KeyZ)],
-            AppCommand::SaveRun => &[ctrl(K::KeyS)],
-            AppCommand::OpenRun => &[ctrl(K::KeyO)],
-            AppCommand::ExportJson => &[ctrl(K::KeyE)],
-            AppCommand::ExportCsv => &[ctrl_shift(K::KeyE)],
-            AppCommand::ToggleHelp => &[key(K::F1), shift(K::Slash)],
+            AppCommand::TogglePlay => chords!(key(K::Space)),
+            AppCommand::StepBack => chords!(key(K::ArrowLeft)),
+            AppCommand::StepForward => chords!(key(K::ArrowRight)),
+            AppCommand::StepBack10 => chords!(shift(K::ArrowLeft)),
+            AppCommand::StepForward10 => chords!(shift(K::ArrowRight)),
+            AppCommand::JumpStart => chords!(key(K::Home)),
+            AppCommand::JumpEnd => chords!(key(K::End)),
+            AppCommand::FollowLive => chords!(key(K::KeyF)),
+            AppCommand::ToggleOptimizer => chords!(key(K::KeyP)),
+            AppCommand::SingleIteration => chords!(key(K::KeyN)),
+            AppCommand::NewProblem => chords!(ctrl(K::KeyN)),
+            AppCommand::RestartProblem => chords!(key(K::Backspace)),
+            AppCommand::Execute => chords!(key(K::KeyE)),
+            AppCommand::ToggleRecord => chords!(key(K::KeyR)),
+            AppCommand::ToggleCompare => chords!(key(K::KeyC)),
+            AppCommand::ToggleGhosts => chords!(key(K::Digit1)),
+            AppCommand::TogglePredictions => chords!(key(K::Digit2)),
+            AppCommand::ToggleModelRollout => chords!(key(K::Digit3)),
+            AppCommand::ToggleSimRollout => chords!(key(K::Digit4)),
+            AppCommand::ToggleRibbon => chords!(key(K::Digit5)),
+            AppCommand::ToggleSyncFlash => chords!(key(K::Digit6)),
+            AppCommand::FitView => chords!(key(K::KeyZ)),
+            AppCommand::SaveRun => chords!(ctrl(K::KeyS)),
+            AppCommand::OpenRun => chords!(ctrl(K::KeyO)),
+            AppCommand::ExportJson => chords!(ctrl(K::KeyE)),
+            AppCommand::ExportCsv => chords!(ctrl_shift(K::KeyE)),
+            AppCommand::ToggleHelp => chords!(key(K::F1), shift(K::Slash)),
         }
     }
 

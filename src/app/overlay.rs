@@ -110,11 +110,6 @@ fn spawn_layers(
     }
 }
 
-/// The snapshot iteration each lane shows for the timeline cursor.
-fn shown(lanes: &Lanes, lane: usize, cursor: usize) -> Option<usize> {
-    lanes.lanes.get(lane)?.at(cursor).map(|s| s.iteration)
-}
-
 /// Asks the simulator for the shown plans and collects its answers; updates flashes.
 fn simulate_and_flash(
     time: Res<Time>,
@@ -126,8 +121,9 @@ fn simulate_and_flash(
     let view = view.as_mut();
     if let Some(sim) = view.sim.as_ref() {
         for r in sim.results() {
-            if r.lane < MAX_LANES {
-                view.sim_results[r.lane] = Some(r);
+            let lane = r.lane;
+            if lane < MAX_LANES {
+                view.sim_results[lane] = Some(r);
             }
         }
     }

@@ -36,6 +36,7 @@ pub fn snapshot(iteration: usize, phase: Phase, horizon: usize, d: usize) -> Sna
             dynamics: 1.0 / (iteration + 1) as f32,
             goal: 1.0,
             terminal: 1.0,
+            ..LossTerms::default()
         },
         params: PlannerParams::Grasp(GraspParams::default()),
         planner_time_s: iteration as f64 * 1e-3,
@@ -88,6 +89,9 @@ impl Planner for ToyPlanner {
     }
     fn iteration(&self) -> usize {
         self.iteration
+    }
+    fn latest(&self) -> Arc<Snapshot> {
+        Arc::new(snapshot(self.iteration, Phase::Stochastic, self.horizon, 2))
     }
 }
 

@@ -169,10 +169,14 @@ fn timeline_system(
     timeline.0.tick(time.delta_secs(), history);
 }
 
-/// Moves the cursor every frame (after the workers were drained).
+/// The system set that moves the cursor (after the workers are drained, before the scene is built).
+#[derive(SystemSet, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TimelineSystems;
+
+/// Moves the cursor every frame.
 pub fn timeline_plugin(app: &mut App) {
     app.init_resource::<TimelineRes>()
-        .add_systems(Update, timeline_system.after(super::lanes::pump_workers));
+        .add_systems(Update, timeline_system.in_set(TimelineSystems));
 }
 
 #[cfg(test)]

@@ -249,7 +249,7 @@ pub fn panels_system(
     // pointer belongs to egui when it is outside the free scene rectangle, over a window or popup, or
     // dragging a widget.
     let pointer = ctx.input(|i| i.pointer.hover_pos());
-    p.focus.pointer = ctx.is_using_pointer()
+    p.focus.pointer = ctx.dragged_id().is_some()
         || pointer.is_some_and(|pos| {
             !free.contains(pos)
                 || ctx

@@ -1,7 +1,8 @@
 //! Streaming video files: [`VideoWriter`] takes RGBA8 frames one at a time and writes an MP4 (H.264) or an
 //! animated GIF, chosen by the file extension. It writes to a temporary file next to the target and renames
-//! it into place only in [`VideoWriter::finish`]; a writer dropped before that (an error, a panic, Ctrl-C
-//! unwinding) deletes its temporary file, so no half-written video ever appears under the final name.
+//! it into place only in [`VideoWriter::finish`]; a writer dropped before that (an error, a panic) deletes
+//! its temporary file, so no half-written video ever appears under the final name. (A process killed by a
+//! signal, e.g. Ctrl-C, leaves the hidden `.<name>.<pid>.tmp` file behind, never a truncated `<name>`.)
 //!
 //! [`BackgroundWriter`] runs a `VideoWriter` on its own thread behind a bounded channel so a caller can render
 //! frame k+1 while frame k is being encoded.

@@ -183,26 +183,3 @@ fn decode_mp4(path: &Path) -> Result<Vec<Vec<u8>>, RecordError> {
     }
     Ok(out)
 }
-
-#[cfg(test)]
-mod dump_tmp {
-    #[test]
-    fn dump_frames_tmp() {
-        let Ok(spec) = std::env::var("REC_DUMP") else {
-            return;
-        };
-        let (path, idx) = spec.split_once(':').unwrap();
-        let frames = super::decode_frames(std::path::Path::new(path)).unwrap();
-        let info = super::probe(std::path::Path::new(path)).unwrap();
-        for i in idx.split(',') {
-            let i: usize = i.parse().unwrap();
-            let f = &frames[i.min(frames.len() - 1)];
-            let pm = tiny_skia::Pixmap::from_vec(
-                f.clone(),
-                tiny_skia::IntSize::from_wh(info.width, info.height).unwrap(),
-            )
-            .unwrap();
-            pm.save_png(format!("/tmp/rec_dump_{i}.png")).unwrap();
-        }
-    }
-}

@@ -86,16 +86,42 @@ fn window_screenshot_shows_pusht_and_ghosts() {
     let dir = tempfile::tempdir().unwrap();
     let shot = dir.path().join("app.png");
     let mut cmd = Command::new(xvfb);
-    cmd.args(["-a", "-s", "-screen 0 1280x800x24", BIN, "app", "--env", "pusht", "--planner", "grasp"])
-        .args(["--horizon", "20", "--seed", "3", "--exit-after", "20", "--size", "1280x800"])
-        .arg("--screenshot")
-        .arg(&shot)
-        .env_remove("WAYLAND_DISPLAY");
+    cmd.args([
+        "-a",
+        "-s",
+        "-screen 0 1280x800x24",
+        BIN,
+        "app",
+        "--env",
+        "pusht",
+        "--planner",
+        "grasp",
+    ])
+    .args([
+        "--horizon",
+        "20",
+        "--seed",
+        "3",
+        "--exit-after",
+        "20",
+        "--size",
+        "1280x800",
+    ])
+    .arg("--screenshot")
+    .arg(&shot)
+    .env_remove("WAYLAND_DISPLAY");
     let out = run_with_timeout(cmd, Duration::from_secs(600));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
-    assert!(stdout.contains("frame time median"), "no summary line:\n{stdout}");
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("frame time median"),
+        "no summary line:\n{stdout}"
+    );
     let (w, h, px) = read_png(&shot);
     assert_eq!((w, h), (1280, 800));
     // The env: Push-T's goal T (LightGreen) and the agent (RoyalBlue) as the spec colours them.
@@ -132,6 +158,11 @@ fn bad_values_are_usage_errors() {
         vec!["app", "--size", "10x10"],
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

@@ -13,11 +13,9 @@ fn bin() -> Command {
 }
 
 fn model_present() -> bool {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/wall.safetensors");
-    if !p.exists() {
-        eprintln!("skipping: no shipped Wall model at {}", p.display());
-    }
-    p.exists()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/models/wall.safetensors")
+        .exists()
 }
 
 /// `record` on Wall, H = 10, seed 1, preset defaults (GRASP syncs every 50 iterations: none in these runs).
@@ -68,9 +66,10 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn mp4_has_the_expected_frames_size_and_env_colours() {
-    if !model_present() {
-        return;
-    }
+    assert!(
+        model_present(),
+        "the shipped Wall model assets/models/wall.safetensors is missing"
+    );
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("wall.mp4");
     let args = [
@@ -95,9 +94,10 @@ fn mp4_has_the_expected_frames_size_and_env_colours() {
 
 #[test]
 fn gif_has_the_expected_frames_and_shows_env_and_ghost_colours() {
-    if !model_present() {
-        return;
-    }
+    assert!(
+        model_present(),
+        "the shipped Wall model assets/models/wall.safetensors is missing"
+    );
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("wall.gif");
     // Every 4th of 11 iterations (0, 4, 8) plus the last (10), then 0.2 s held at 10 fps = 2 frames.
@@ -124,9 +124,10 @@ fn gif_has_the_expected_frames_and_shows_env_and_ghost_colours() {
 
 #[test]
 fn side_by_side_doubles_the_width() {
-    if !model_present() {
-        return;
-    }
+    assert!(
+        model_present(),
+        "the shipped Wall model assets/models/wall.safetensors is missing"
+    );
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cmp.mp4");
     let args = [

@@ -114,10 +114,10 @@ pub fn rgba_of(image: &Image) -> Result<(u32, u32, Vec<u8>), String> {
 fn screenshot_hook(
     mut commands: Commands,
     config: Res<CaptureConfig>,
-    time: Res<Time>,
+    time: Res<Time<Real>>,
     mut stats: ResMut<FrameStats>,
     lanes: Res<Lanes>,
-    timeline: Res<TimelineRes>,
+    mut timeline: ResMut<TimelineRes>,
     view: Res<ViewState>,
     mut hook: Local<HookState>,
     mut exit: MessageWriter<AppExit>,
@@ -132,6 +132,10 @@ fn screenshot_hook(
         exit.write(AppExit::Success);
         return;
     };
+    if hook.waiting_since.is_none() {
+        // Hold the cursor still (the optimizer keeps running) so the simulator rollout can catch up with it.
+        timeline.0.play = super::timeline::PlayState::Paused;
+    }
     let since = *hook.waiting_since.get_or_insert_with(Instant::now);
     if !hook.requested {
         // Wait until the plan and its simulator rollout are drawn, so the picture shows what users see.
@@ -150,7 +154,10 @@ fn screenshot_hook(
             return;
         }
         if timed_out {
-            warn!("no plan on screen after {:?}; taking the screenshot anyway", SCREENSHOT_WAIT);
+            warn!(
+                "no plan on screen after {:?}; taking the screenshot anyway",
+                SCREENSHOT_WAIT
+            );
         }
         hook.requested = true;
         let slot = hook.result.clone();
@@ -271,12 +278,19 @@ fn crop(image: &Image, min: UVec2, size: UVec2) -> Result<Vec<u8>, String> {
         let row_w = size.x.min(w.saturating_sub(min.x));
         let src = ((sy * w + min.x) * 4) as usize;
         let dst = (y * size.x * 4) as usize;
-        out[dst..dst + (row_w * 4) as usize].copy_from_slice(&rgba[src..src + (row_w * 4) as usize]);
+        out[dst..dst + (row_w * 4) as usize]
+            .copy_from_slice(&rgba[src..src + (row_w * 4) as usize]);
     }
     Ok(out)
 }
 
-fn start_recording(path: PathBuf, window: UVec2, scene: Option<SceneRect>, fps: u32, done: Sender<Result<String, String>>) -> Active {
+fn start_recording(
+    path: PathBuf,
+    window: UVec2,
+    scene: Option<SceneRect>,
+    fps: u32,
+    done: Sender<Result<String, String>>,
+) -> Active {
     let (min, size) = record_region(window, scene.as_ref());
     let (tx, rx) = bounded::<EncoderMsg>(4);
     let p = path.clone();
@@ -284,7 +298,8 @@ fn start_recording(path: PathBuf, window: UVec2, scene: Option<SceneRect>, fps: 
         .name("recorder".into())
         .spawn(move || {
             let result = (|| {
-                let mut writer = VideoWriter::create(&p, size.x, size.y, fps).map_err(|e| e.to_string())?;
+                let mut writer =
+                    VideoWriter::create(&p, size.x, size.y, fps).map_err(|e| e.to_string())?;
                 while let Ok(msg) = rx.recv() {
                     match msg {
                         EncoderMsg::Frame(img) => {
@@ -328,7 +343,10 @@ fn record_system(
         if let Some(a) = recorder.active.take() {
             let dropped = a.dropped.lock().map_or(0, |d| *d);
             a.tx.send(EncoderMsg::Finish).ok();
-            ui.toast(format!("finishing {} ({dropped} frames dropped)…", a.path.display()), false);
+            ui.toast(
+                format!("finishing {} ({dropped} frames dropped)…", a.path.display()),
+                false,
+            );
         } else {
             let path = PathBuf::from(ui.controls.record_path.trim());
             let scene = ui.controls.record_scene_only.then_some(*rect);
@@ -339,7 +357,9 @@ fn record_system(
         }
     }
     let fps = recorder.fps.clamp(1, 60);
-    let Some(a) = recorder.active.as_mut() else { return };
+    let Some(a) = recorder.active.as_mut() else {
+        return;
+    };
     let due = a
         .last_capture
         .is_none_or(|t| t.elapsed().as_secs_f32() >= 1.0 / fps as f32);
@@ -396,6 +416,9 @@ mod tests {
             min: UVec2::new(300, 40),
             size: UVec2::new(601, 499),
         };
-        assert_eq!(record_region(UVec2::new(1280, 800), Some(&r)), (r.min, UVec2::new(600, 498)));
+        assert_eq!(
+            record_region(UVec2::new(1280, 800), Some(&r)),
+            (r.min, UVec2::new(600, 498))
+        );
     }
 }

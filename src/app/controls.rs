@@ -67,7 +67,8 @@ pub fn controls_ui(
             .selected_text(spec.env.name())
             .show_ui(ui, |ui| {
                 for env in EnvKind::ALL {
-                    if ui.selectable_label(spec.env == env, env.name()).clicked() && env != spec.env {
+                    if ui.selectable_label(spec.env == env, env.name()).clicked() && env != spec.env
+                    {
                         restart = Some(RunSpec {
                             horizon: RunSpec::default_horizon(env),
                             problem: None,
@@ -81,7 +82,11 @@ pub fn controls_ui(
             .selected_text(spec.planner.name())
             .show_ui(ui, |ui| {
                 for kind in PlannerKind::ALL {
-                    if ui.selectable_label(spec.planner == kind, kind.name()).clicked() && kind != spec.planner {
+                    if ui
+                        .selectable_label(spec.planner == kind, kind.name())
+                        .clicked()
+                        && kind != spec.planner
+                    {
                         restart = Some(RunSpec {
                             planner: kind,
                             params: None,
@@ -91,7 +96,11 @@ pub fn controls_ui(
                 }
             });
         ui.horizontal(|ui| {
-            let r = ui.add(egui::DragValue::new(&mut spec.horizon).range(1..=200).prefix("H "));
+            let r = ui.add(
+                egui::DragValue::new(&mut spec.horizon)
+                    .range(1..=200)
+                    .prefix("H "),
+            );
             if committed(&r) || r.lost_focus() {
                 restart = Some(spec.clone());
             }
@@ -109,11 +118,21 @@ pub fn controls_ui(
         });
         ui.horizontal(|ui| {
             let running = lanes.main().is_some_and(|l| l.running);
-            button(ui, AppCommand::ToggleOptimizer, if running { "Pause" } else { "Resume" }, out);
+            button(
+                ui,
+                AppCommand::ToggleOptimizer,
+                if running { "Pause" } else { "Resume" },
+                out,
+            );
             button(ui, AppCommand::SingleIteration, "Step", out);
             button(ui, AppCommand::Execute, "Execute", out);
         });
-        ui.label(egui::RichText::new("Drag the start (dark rings) or goal (green rings) to pose a problem.").small());
+        ui.label(
+            egui::RichText::new(
+                "Drag the start (dark rings) or goal (green rings) to pose a problem.",
+            )
+            .small(),
+        );
     });
 
     ui.separator();
@@ -142,7 +161,11 @@ pub fn controls_ui(
                     ui.selectable_value(&mut lanes.compare_planner, kind, kind.name());
                 }
             });
-        let label = if lanes.comparing() { "Stop" } else { "Side by side" };
+        let label = if lanes.comparing() {
+            "Stop"
+        } else {
+            "Side by side"
+        };
         ui.add_enabled_ui(live, |ui| button(ui, AppCommand::ToggleCompare, label, out));
     });
 
@@ -202,17 +225,59 @@ pub fn params_ui(ui: &mut egui::Ui, params: &mut PlannerParams) -> bool {
     };
     match params {
         PlannerParams::Grasp(p) => {
-            add(ui, egui::Slider::new(&mut p.noise, 0.0..=0.5).logarithmic(true).text("σ"), "state noise std after each step");
-            add(ui, egui::Slider::new(&mut p.sync_every, 1..=500).logarithmic(true).text("K_sync"), "sync every K iterations");
-            add(ui, egui::Slider::new(&mut p.sync_steps, 1..=100).text("J_sync"), "steps per sync");
-            add(ui, egui::Slider::new(&mut p.lr_states, 1e-4..=1.0).logarithmic(true).text("lr_s"), "Adam lr of the virtual states");
-            add(ui, egui::Slider::new(&mut p.lr_actions, 1e-4..=1.0).logarithmic(true).text("lr_a"), "Adam lr of the actions");
-            add(ui, egui::Slider::new(&mut p.goal_weight, 0.0..=10.0).text("γ"), "weight of the dense goal term");
-            add(ui, egui::Slider::new(&mut p.sync_lr, 1e-4..=1.0).logarithmic(true).text("lr_sync"), "Adam lr of a GD sync");
+            add(
+                ui,
+                egui::Slider::new(&mut p.noise, 0.0..=0.5)
+                    .logarithmic(true)
+                    .text("σ"),
+                "state noise std after each step",
+            );
+            add(
+                ui,
+                egui::Slider::new(&mut p.sync_every, 1..=500)
+                    .logarithmic(true)
+                    .text("K_sync"),
+                "sync every K iterations",
+            );
+            add(
+                ui,
+                egui::Slider::new(&mut p.sync_steps, 1..=100).text("J_sync"),
+                "steps per sync",
+            );
+            add(
+                ui,
+                egui::Slider::new(&mut p.lr_states, 1e-4..=1.0)
+                    .logarithmic(true)
+                    .text("lr_s"),
+                "Adam lr of the virtual states",
+            );
+            add(
+                ui,
+                egui::Slider::new(&mut p.lr_actions, 1e-4..=1.0)
+                    .logarithmic(true)
+                    .text("lr_a"),
+                "Adam lr of the actions",
+            );
+            add(
+                ui,
+                egui::Slider::new(&mut p.goal_weight, 0.0..=10.0).text("γ"),
+                "weight of the dense goal term",
+            );
+            add(
+                ui,
+                egui::Slider::new(&mut p.sync_lr, 1e-4..=1.0)
+                    .logarithmic(true)
+                    .text("lr_sync"),
+                "Adam lr of a GD sync",
+            );
             ui.horizontal(|ui| {
                 ui.label("sync mode");
-                apply |= ui.radio_value(&mut p.sync_mode, SyncMode::Gd, "GD").changed();
-                apply |= ui.radio_value(&mut p.sync_mode, SyncMode::Cem, "CEM").changed();
+                apply |= ui
+                    .radio_value(&mut p.sync_mode, SyncMode::Gd, "GD")
+                    .changed();
+                apply |= ui
+                    .radio_value(&mut p.sync_mode, SyncMode::Cem, "CEM")
+                    .changed();
             });
             apply |= ui.checkbox(&mut p.noise_enabled, "noise").changed();
             apply |= ui.checkbox(&mut p.sync_enabled, "sync").changed();
@@ -221,23 +286,69 @@ pub fn params_ui(ui: &mut egui::Ui, params: &mut PlannerParams) -> bool {
                 p.state_gradients = !stop_grad;
                 apply = true;
             }
-            apply |= ui.checkbox(&mut p.goal_shaping, "dense goal shaping").changed();
+            apply |= ui
+                .checkbox(&mut p.goal_shaping, "dense goal shaping")
+                .changed();
         }
         PlannerParams::Cem(p) => {
-            add(ui, egui::Slider::new(&mut p.samples, 2..=2000).logarithmic(true).text("samples"), "samples per iteration");
+            add(
+                ui,
+                egui::Slider::new(&mut p.samples, 2..=2000)
+                    .logarithmic(true)
+                    .text("samples"),
+                "samples per iteration",
+            );
             let max_k = p.samples.max(1);
-            add(ui, egui::Slider::new(&mut p.topk, 1..=max_k).text("elites"), "elites kept");
-            add(ui, egui::Slider::new(&mut p.init_std, 1e-3..=3.0).logarithmic(true).text("σ₀"), "initial std");
-            add(ui, egui::Slider::new(&mut p.min_std, 0.0..=1.0).text("min σ"), "floor on the elite std");
+            add(
+                ui,
+                egui::Slider::new(&mut p.topk, 1..=max_k).text("elites"),
+                "elites kept",
+            );
+            add(
+                ui,
+                egui::Slider::new(&mut p.init_std, 1e-3..=3.0)
+                    .logarithmic(true)
+                    .text("σ₀"),
+                "initial std",
+            );
+            add(
+                ui,
+                egui::Slider::new(&mut p.min_std, 0.0..=1.0).text("min σ"),
+                "floor on the elite std",
+            );
         }
         PlannerParams::Gd(p) => {
-            add(ui, egui::Slider::new(&mut p.lr, 1e-4..=10.0).logarithmic(true).text("lr"), "learning rate");
-            add(ui, egui::Slider::new(&mut p.action_noise, 0.0..=0.5).logarithmic(true).text("action noise"), "noise on the actions after each step");
+            add(
+                ui,
+                egui::Slider::new(&mut p.lr, 1e-4..=10.0)
+                    .logarithmic(true)
+                    .text("lr"),
+                "learning rate",
+            );
+            add(
+                ui,
+                egui::Slider::new(&mut p.action_noise, 0.0..=0.5)
+                    .logarithmic(true)
+                    .text("action noise"),
+                "noise on the actions after each step",
+            );
             apply |= ui.checkbox(&mut p.adam, "Adam").changed();
         }
         PlannerParams::Latco(p) => {
-            add(ui, egui::Slider::new(&mut p.lr_states, 1e-4..=1.0).logarithmic(true).text("lr_s"), "Adam lr of the states");
-            add(ui, egui::Slider::new(&mut p.lr_actions, 1e-4..=1.0).logarithmic(true).text("lr_a"), "Adam lr of the actions");
+            add(
+                ui,
+                egui::Slider::new(&mut p.lr_states, 1e-4..=1.0)
+                    .logarithmic(true)
+                    .text("lr_s"),
+                "Adam lr of the states",
+            );
+            add(
+                ui,
+                egui::Slider::new(&mut p.lr_actions, 1e-4..=1.0)
+                    .logarithmic(true)
+                    .text("lr_a"),
+                "Adam lr of the actions",
+            );
         }
     }
     apply

@@ -37,7 +37,12 @@ impl Frame {
     pub fn bevy_bounds(&self, bounds: [f32; 4]) -> [f32; 4] {
         let a = self.bevy_from_world([bounds[0], bounds[1]]);
         let b = self.bevy_from_world([bounds[2], bounds[3]]);
-        [a[0].min(b[0]), a[1].min(b[1]), a[0].max(b[0]), a[1].max(b[1])]
+        [
+            a[0].min(b[0]),
+            a[1].min(b[1]),
+            a[0].max(b[0]),
+            a[1].max(b[1]),
+        ]
     }
 }
 
@@ -149,8 +154,7 @@ impl MeshBuf {
             self.vertex(*p, c, [0.0, 0.0]);
         }
         for tri in triangulate(points) {
-            self.indices
-                .extend(tri.iter().map(|&i| base + i as u32));
+            self.indices.extend(tri.iter().map(|&i| base + i as u32));
         }
     }
 
@@ -165,8 +169,7 @@ impl MeshBuf {
         }
         let n = ring.len() as u32;
         for i in 0..n {
-            self.indices
-                .extend([mid, first + i, first + (i + 1) % n]);
+            self.indices.extend([mid, first + i, first + (i + 1) % n]);
         }
     }
 
@@ -245,7 +248,10 @@ impl MeshBuf {
             RenderAssetUsages::RENDER_WORLD | RenderAssetUsages::MAIN_WORLD,
         );
         mesh.insert_attribute(Mesh::ATTRIBUTE_POSITION, self.positions);
-        mesh.insert_attribute(Mesh::ATTRIBUTE_NORMAL, vec![[0.0f32, 0.0, 1.0]; self.colors.len()]);
+        mesh.insert_attribute(
+            Mesh::ATTRIBUTE_NORMAL,
+            vec![[0.0f32, 0.0, 1.0]; self.colors.len()],
+        );
         mesh.insert_attribute(Mesh::ATTRIBUTE_UV_0, self.uvs);
         mesh.insert_attribute(Mesh::ATTRIBUTE_COLOR, self.colors);
         mesh.insert_indices(Indices::U32(self.indices));
@@ -361,7 +367,12 @@ mod tests {
     fn shapes_produce_consistent_buffers() {
         let mut m = MeshBuf::new(Frame { y_down: true });
         m.disc([10.0, 20.0], 5.0, Rgba::rgb(65, 105, 225));
-        m.polyline(&[[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]], Rgba::rgb(0, 0, 0), 1.0, false);
+        m.polyline(
+            &[[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]],
+            Rgba::rgb(0, 0, 0),
+            1.0,
+            false,
+        );
         m.ribbon(&[[0.0, 0.0], [1.0, 0.0], [2.0, 1.0]], &[0.0, 0.5, 1.0], 0.2);
         assert_eq!(m.positions.len(), m.colors.len());
         assert_eq!(m.positions.len(), m.uvs.len());

@@ -246,13 +246,21 @@ pub fn show_opened(lanes: &mut Lanes, info: SessionInfo, snaps: Vec<Arc<Snapshot
     let mut lane = Lane::empty(info.spec.clone(), lanes.history);
     lane.residual_scale = snaps
         .first()
-        .map(|s| s.residuals.iter().copied().filter(|r| r.is_finite()).fold(0.0, f32::max))
+        .map(|s| {
+            s.residuals
+                .iter()
+                .copied()
+                .filter(|r| r.is_finite())
+                .fold(0.0, f32::max)
+        })
         .unwrap_or(0.0);
     let mut prev = info.params.clone();
     for s in snaps {
         if s.params != prev {
-            lane.history
-                .mark_params(s.iteration, super::params_diff::describe_change(&prev, &s.params));
+            lane.history.mark_params(
+                s.iteration,
+                super::params_diff::describe_change(&prev, &s.params),
+            );
             prev = s.params.clone();
         }
         lane.history.push(s);
@@ -292,7 +300,10 @@ pub fn file_commands(
                 };
                 let path = PathBuf::from(ui.controls.run_path.trim());
                 let snaps = main.history.snapshots().to_vec();
-                ui.toast(format!("saving {} iterations to {}…", snaps.len(), path.display()), false);
+                ui.toast(
+                    format!("saving {} iterations to {}…", snaps.len(), path.display()),
+                    false,
+                );
                 jobs.0.save(path, info, snaps);
             }
             AppCommand::OpenRun => {
@@ -304,13 +315,21 @@ pub fn file_commands(
                 let csv = *c == AppCommand::ExportCsv;
                 let path = export_path(&ui.controls.export_path, csv);
                 let Some(main) = lanes.main() else { continue };
-                let (Some(info), Some(snap)) = (main.info.as_ref(), main.at(timeline.0.cursor)) else {
+                let (Some(info), Some(snap)) = (main.info.as_ref(), main.at(timeline.0.cursor))
+                else {
                     ui.toast("no plan to export yet", true);
                     continue;
                 };
                 let e = plan_export(info, info.model.as_ref(), snap);
                 match write_export(&path, &e) {
-                    Ok(()) => ui.toast(format!("iteration {} exported to {}", snap.iteration, path.display()), false),
+                    Ok(()) => ui.toast(
+                        format!(
+                            "iteration {} exported to {}",
+                            snap.iteration,
+                            path.display()
+                        ),
+                        false,
+                    ),
                     Err(err) => ui.toast(err, true),
                 }
             }
@@ -324,7 +343,9 @@ pub fn file_commands(
             FileDone::Opened(Ok((info, snaps))) => {
                 let n = snaps.len();
                 show_opened(&mut lanes, info, snaps);
-                timeline.0.apply(AppCommand::JumpStart, &lanes.lanes[0].history);
+                timeline
+                    .0
+                    .apply(AppCommand::JumpStart, &lanes.lanes[0].history);
                 ui.toast(format!("opened a run with {n} iterations (no optimizer; New problem to plan again)"), false);
             }
         }

@@ -98,6 +98,7 @@ impl History {
         if self.newest().is_some_and(|newest| snap.iteration <= newest) {
             return;
         }
+        let prev_newest = self.newest();
         self.received += 1;
         self.rows.push(LossRow {
             iteration: snap.iteration,
@@ -105,8 +106,12 @@ impl History {
             loss: snap.loss,
             planner_time_s: snap.planner_time_s,
         });
+        let newest = snap.iteration;
         self.bytes += snapshot_bytes(&snap);
         self.snaps.push(snap);
+        if let Some(prev) = prev_newest {
+            self.evict_leaving(prev, newest);
+        }
         if self.bytes > self.config.cap_bytes {
             self.thin();
         }
@@ -198,6 +203,41 @@ impl History {
     /// Iterations of every sync step seen (from the rows, so thinning never hides one).
     pub fn sync_iterations(&self) -> impl Iterator<Item = usize> + '_ {
         self.rows.iter().filter(|r| r.sync).map(|r| r.iteration)
+    }
+
+    /// Once thinning has started, drops the off-grid unprotected snapshots that just left the recent window
+    /// (iterations in (prev − recent, newest − recent]), so old iterations always sit on the stride grid.
+    fn evict_leaving(&mut self, prev_newest: usize, newest: usize) {
+        if self.stride <= 1 {
+            return;
+        }
+        let recent = self.recent_window();
+        let lo = (prev_newest + 1).saturating_sub(recent);
+        let hi = (newest + 1).saturating_sub(recent);
+        if lo >= hi {
+            return;
+        }
+        let start = self.snaps.partition_point(|s| s.iteration < lo);
+        let end = self.snaps.partition_point(|s| s.iteration < hi);
+        let mut i = start;
+        let mut end = end;
+        while i < end {
+            let s = &self.snaps[i];
+            if !self.protected(s, newest, recent) && s.iteration % self.stride != 0 {
+                self.bytes -= snapshot_bytes(s);
+                self.snaps.remove(i);
+                end -= 1;
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Whether a sync iteration lies in (after, upto].
+    pub fn sync_between(&self, after: usize, upto: usize) -> bool {
+        let lo = self.rows.partition_point(|r| r.iteration <= after);
+        let hi = self.rows.partition_point(|r| r.iteration <= upto);
+        self.rows[lo..hi].iter().any(|r| r.sync)
     }
 
     fn recent_window(&self) -> usize {

@@ -171,11 +171,15 @@ pub fn manipulate(
 ) {
     let Some(main) = lanes.main() else { return };
     let current_id = main.info.as_ref().map(|i| i.id);
-    if state.submitted_from.is_some() && (current_id != state.submitted_from || main.status.message.is_some()) {
+    if state.submitted_from.is_some()
+        && (current_id != state.submitted_from || main.status.message.is_some())
+    {
         state.preview = None;
         state.submitted_from = None;
     }
-    let Some(info) = main.info.clone() else { return };
+    let Some(info) = main.info.clone() else {
+        return;
+    };
     if main.worker.is_none() {
         return; // an opened run file: nothing to re-plan
     }
@@ -187,7 +191,10 @@ pub fn manipulate(
         return;
     };
     if buttons.just_pressed(MouseButton::Left) && !focus.pointer {
-        let problem = state.preview.clone().unwrap_or_else(|| info.problem.clone());
+        let problem = state
+            .preview
+            .clone()
+            .unwrap_or_else(|| info.problem.clone());
         if let Some(h) = hit(&problem, p, unit(scene.bounds)) {
             state.active = Some((h, p));
             state.preview = Some(problem);
@@ -258,7 +265,13 @@ mod tests {
     fn handles_are_found_and_dragged() {
         let mut p = pusht();
         let h = hit(&p, [102.0, 98.0], 1.0).unwrap();
-        assert_eq!(h, Handle { which: Which::Start, part: Part::Agent });
+        assert_eq!(
+            h,
+            Handle {
+                which: Which::Start,
+                part: Part::Agent
+            }
+        );
         drag(&mut p, h, [102.0, 98.0], [152.0, 108.0]);
         assert_eq!(&p.start[..2], &[150.0, 110.0]);
         assert_eq!(&p.start[5..], &[0.0, 0.0], "posed velocities are zero");
@@ -268,10 +281,19 @@ mod tests {
         // The knob rotates the block to point the stem at the pointer.
         let knob = rotation_knob(EnvKind::Pusht, &p.goal).unwrap();
         let h = hit(&p, knob, 1.0).unwrap();
-        assert_eq!(h, Handle { which: Which::Goal, part: Part::Rotate });
+        assert_eq!(
+            h,
+            Handle {
+                which: Which::Goal,
+                part: Part::Rotate
+            }
+        );
         drag(&mut p, h, knob, [256.0 + 100.0, 256.0]);
         let after = rotation_knob(EnvKind::Pusht, &p.goal).unwrap();
-        assert!((after[1] - 256.0).abs() < 1e-3 && after[0] > 256.0, "{after:?}");
+        assert!(
+            (after[1] - 256.0).abs() < 1e-3 && after[0] > 256.0,
+            "{after:?}"
+        );
         assert!(hit(&p, [10.0, 500.0], 1.0).is_none());
     }
 

@@ -115,7 +115,9 @@ pub enum AppError {
 
 /// Why no window can open here, if so: `DISPLAY` unset, or a local X display that does not answer.
 pub fn display_problem() -> Option<String> {
-    let display = std::env::var("DISPLAY").ok().filter(|d| !d.trim().is_empty());
+    let display = std::env::var("DISPLAY")
+        .ok()
+        .filter(|d| !d.trim().is_empty());
     let Some(d) = display else {
         return Some(
             "no display: DISPLAY is not set; run the app in a desktop session or under `xvfb-run -a`".into(),
@@ -125,7 +127,9 @@ pub fn display_problem() -> Option<String> {
         let n = rest.split('.').next().unwrap_or("0");
         let socket = format!("/tmp/.X11-unix/X{n}");
         if std::os::unix::net::UnixStream::connect(&socket).is_err() {
-            return Some(format!("no display: cannot connect to X display {d} ({socket})"));
+            return Some(format!(
+                "no display: cannot connect to X display {d} ({socket})"
+            ));
         }
     }
     None
@@ -155,7 +159,9 @@ pub fn run(config: AppConfig) -> Result<(), AppError> {
     };
     match opened {
         Some((info, snaps)) => {
-            lanes.lanes.push(Lane::empty(info.spec.clone(), config.history));
+            lanes
+                .lanes
+                .push(Lane::empty(info.spec.clone(), config.history));
             files::show_opened(&mut lanes, info, snaps);
         }
         None => {

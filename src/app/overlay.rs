@@ -16,7 +16,7 @@ use super::manip::DragState;
 use super::overlay_build::{build_layers, LaneDraw, Layer, OverlayToggles};
 use super::ribbon::RibbonMaterial;
 use super::simulate::{SimRequest, SimResult, SimThread};
-use super::timeline::{PlayState, TimelineRes};
+use super::timeline::TimelineRes;
 use super::view::MAX_LANES;
 
 /// Overlay switches (a resource so commands and checkboxes share it).
@@ -145,17 +145,18 @@ fn simulate_and_flash(
             }
             view.requested[i] = Some(key);
         }
-        // Flash: on a sync iteration that is shown, or passed since last frame while playing/following.
-        let prev = view.last_shown[i].filter(|(s, _)| *s == info.id).map(|(_, it)| it);
+        // Flash: on a shown sync iteration, or a sync passed since last frame — but only while the cursor
+        // moves slowly enough (≤ 10 iterations per frame) for a flash to mean one sync, not a strobe.
+        let prev = view.last_shown[i]
+            .filter(|(s, _)| *s == info.id)
+            .map(|(_, it)| it);
         let passed_sync = match prev {
-            Some(p) if p < snap.iteration => lane
-                .history
-                .sync_iterations()
-                .any(|s| s > p && s <= snap.iteration),
-            _ => snap.phase == Phase::Sync,
+            Some(p) if p < snap.iteration && snap.iteration - p <= 10 => {
+                lane.history.sync_between(p, snap.iteration)
+            }
+            _ => false,
         };
-        let paused_on_sync = timeline.0.play == PlayState::Paused && snap.phase == Phase::Sync;
-        view.flash[i] = if passed_sync || paused_on_sync {
+        view.flash[i] = if passed_sync || snap.phase == Phase::Sync {
             1.0
         } else {
             (view.flash[i] - dt / FLASH_FADE_S).max(0.0)
@@ -205,7 +206,8 @@ fn execute(
 impl Execution {
     /// Env step shown now (clamped to the last).
     pub fn step(&self) -> usize {
-        ((self.elapsed * EXECUTE_STEPS_PER_S) as usize).min(self.result.env_states.len().saturating_sub(1))
+        ((self.elapsed * EXECUTE_STEPS_PER_S) as usize)
+            .min(self.result.env_states.len().saturating_sub(1))
     }
 
     /// The animation has reached the final state.
@@ -241,9 +243,11 @@ fn rebuild(
             continue;
         };
         let snap = lane.at(timeline.0.cursor);
+        // While following live the simulator answers a frame or two behind the cursor; show its newest
+        // answer for this session (exact once the cursor stops).
         let sim = view.sim_results[i]
             .as_ref()
-            .filter(|r| r.session == info.id && Some(r.iteration) == snap.map(|s| s.iteration));
+            .filter(|r| r.session == info.id && r.error.is_none());
         let anim = view.execution.as_ref().filter(|e| e.lane == i);
         let preview = if i == 0 { drag.preview.as_ref() } else { None };
         let key = DrawKey {
@@ -281,7 +285,11 @@ fn rebuild(
             meshes.insert(mesh.0.id(), buf.into_mesh()).ok();
             if let Some(r) = ribbon.and_then(|h| ribbons.get_mut(h.0.id())) {
                 let mut r = r;
-                r.params.y = if overlays.0.sync_flash { view.flash[i] } else { 0.0 };
+                r.params.y = if overlays.0.sync_flash {
+                    view.flash[i]
+                } else {
+                    0.0
+                };
             }
         }
         view.keys[i] = Some(key);
@@ -313,16 +321,13 @@ pub fn overlay_plugin(app: &mut App) {
             None
         }
     };
-    app.insert_resource(ViewState {
-        sim,
-        ..default()
-    })
-    .init_resource::<Overlays>()
-    .add_systems(Startup, spawn_layers)
-    .add_systems(
-        Update,
-        (toggle_overlays, simulate_and_flash, execute, rebuild)
-            .chain()
-            .after(super::timeline::TimelineSystems),
-    );
+    app.insert_resource(ViewState { sim, ..default() })
+        .init_resource::<Overlays>()
+        .add_systems(Startup, spawn_layers)
+        .add_systems(
+            Update,
+            (toggle_overlays, simulate_and_flash, execute, rebuild)
+                .chain()
+                .after(super::timeline::TimelineSystems),
+        );
 }

@@ -127,7 +127,9 @@ pub fn build_layers(d: &LaneDraw<'_>) -> [MeshBuf; 6] {
             }
         }
         if d.toggles.ribbon {
-            let path: Vec<[f32; 2]> = (0..=t_max).map(|t| anchors(kind, &decode(s.state(t)))[0]).collect();
+            let path: Vec<[f32; 2]> = (0..=t_max)
+                .map(|t| anchors(kind, &decode(s.state(t)))[0])
+                .collect();
             let levels: Vec<f32> = (0..=t_max)
                 .map(|t| {
                     let r = s.residuals.get(t.saturating_sub(1)).copied().unwrap_or(0.0);
@@ -144,15 +146,21 @@ pub fn build_layers(d: &LaneDraw<'_>) -> [MeshBuf; 6] {
     handles(&mut layers[5], kind, d.problem, u);
     let border = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
     if d.diverged {
-        layers[5].polyline(&border, palette::DIVERGED, 8.0 * u, true);
+        layers[5].polyline(&border, palette::DIVERGED, 5.0 * u, true);
     } else if d.toggles.sync_flash && d.flash > 0.0 {
-        let a = (d.flash.clamp(0.0, 1.0) * 255.0) as u8;
-        layers[5].polyline(&border, palette::SYNC_FLASH.with_alpha(a), 10.0 * u, true);
+        let a = (d.flash.clamp(0.0, 1.0) * 230.0) as u8;
+        layers[5].polyline(&border, palette::SYNC_FLASH.with_alpha(a), 5.0 * u, true);
     }
     layers
 }
 
-fn ghosts(m: &mut MeshBuf, kind: EnvKind, s: &Snapshot, decode: &dyn Fn(&[f32]) -> Vec<f32>, u: f32) {
+fn ghosts(
+    m: &mut MeshBuf,
+    kind: EnvKind,
+    s: &Snapshot,
+    decode: &dyn Fn(&[f32]) -> Vec<f32>,
+    u: f32,
+) {
     let t_max = s.horizon;
     for t in 1..t_max {
         let state = decode(s.state(t));

@@ -5,7 +5,7 @@
 //! log plot of this size can show; every sync marker is still drawn).
 
 use bevy_egui::egui;
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, VLine};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points, VLine};
 
 use crate::record::palette;
 
@@ -42,7 +42,11 @@ fn series(rows: &[LossRow], f: impl Fn(&LossRow) -> f32, log: bool) -> PlotPoint
     rows.iter()
         .filter_map(|r| {
             let v = f(r);
-            let y = if log { log10_positive(v)? } else { f64::from(v) };
+            let y = if log {
+                log10_positive(v)?
+            } else {
+                f64::from(v)
+            };
             y.is_finite().then_some([r.iteration as f64, y])
         })
         .collect::<Vec<[f64; 2]>>()
@@ -52,7 +56,9 @@ fn series(rows: &[LossRow], f: impl Fn(&LossRow) -> f32, log: bool) -> PlotPoint
 /// Draws the plots; returns an iteration to jump to when a plot over iterations was clicked.
 pub fn plots_ui(ui: &mut egui::Ui, lanes: &Lanes, cursor: usize) -> Option<usize> {
     let mut jump = None;
-    let Some(main) = lanes.main() else { return None };
+    let Some(main) = lanes.main() else {
+        return None;
+    };
     let h = (ui.available_height() - 90.0).max(240.0) / 3.0;
     let syncs = sync_markers(&main.history);
 
@@ -63,20 +69,54 @@ pub fn plots_ui(ui: &mut egui::Ui, lanes: &Lanes, cursor: usize) -> Option<usize
         .legend(Legend::default())
         .allow_scroll(false)
         .show(ui, |p| {
-            p.line(Line::new("dynamics", series(&rows, |r| r.loss.dynamics, true)).color(color(palette::LOSS_DYNAMICS)));
-            p.line(Line::new("goal", series(&rows, |r| r.loss.goal, true)).color(color(palette::LOSS_GOAL)));
-            p.line(Line::new("total", series(&rows, |r| r.loss.total, true)).color(egui::Color32::GRAY));
-            for &s in &syncs {
-                p.vline(VLine::new("sync", s as f64).color(color(palette::SYNC_FLASH.with_alpha(90))).width(1.0));
+            p.line(
+                Line::new("dynamics", series(&rows, |r| r.loss.dynamics, true))
+                    .color(color(palette::LOSS_DYNAMICS)),
+            );
+            p.line(
+                Line::new("goal", series(&rows, |r| r.loss.goal, true))
+                    .color(color(palette::LOSS_GOAL)),
+            );
+            p.line(
+                Line::new("total", series(&rows, |r| r.loss.total, true))
+                    .color(egui::Color32::GRAY),
+            );
+            // Few syncs: a line each; many: a dot on the dynamics curve each (lines would paint it amber).
+            if syncs.len() <= 60 {
+                for &s in &syncs {
+                    p.vline(
+                        VLine::new("sync", s as f64)
+                            .color(color(palette::SYNC_FLASH.with_alpha(120)))
+                            .width(1.0),
+                    );
+                }
+            } else {
+                let dots: Vec<LossRow> = main
+                    .history
+                    .rows()
+                    .iter()
+                    .filter(|r| r.sync)
+                    .copied()
+                    .collect();
+                let dots = decimate(&dots, 300);
+                p.points(
+                    Points::new("sync", series(&dots, |r| r.loss.dynamics, true))
+                        .color(color(palette::SYNC_FLASH))
+                        .radius(2.0),
+                );
             }
-            p.vline(VLine::new("cursor", cursor as f64).color(egui::Color32::WHITE).width(1.5));
+            p.vline(
+                VLine::new("cursor", cursor as f64)
+                    .color(egui::Color32::WHITE)
+                    .width(1.5),
+            );
             p.pointer_coordinate()
         });
     if r.response.clicked() {
         jump = r.inner.map(|c| c.x.max(0.0).round() as usize);
     }
 
-    ui.label("Residual ‖F(s̄_t, a_t) − s_{t+1}‖ per t at the selected iteration");
+    ui.label("Residual |F(s_t, a_t) − s_t+1| per step t at the selected iteration");
     Plot::new("residuals")
         .height(h)
         .allow_scroll(false)
@@ -98,7 +138,7 @@ pub fn plots_ui(ui: &mut egui::Ui, lanes: &Lanes, cursor: usize) -> Option<usize
             }
         });
 
-    ui.label("Terminal distance ‖rollout_T(a) − g‖");
+    ui.label("Terminal distance |rollout_T(a) − g| of the model rollout");
     let r = Plot::new("terminal")
         .height(h)
         .legend(Legend::default())
@@ -108,9 +148,17 @@ pub fn plots_ui(ui: &mut egui::Ui, lanes: &Lanes, cursor: usize) -> Option<usize
                 let rows = decimate(lane.history.rows(), MAX_POINTS);
                 let name = lane.spec.planner.name().to_string();
                 let line = Line::new(name, series(&rows, |r| r.loss.terminal, false));
-                p.line(if i == 0 { line.color(color(palette::LOSS_TERMINAL)) } else { line });
+                p.line(if i == 0 {
+                    line.color(color(palette::LOSS_TERMINAL))
+                } else {
+                    line
+                });
             }
-            p.vline(VLine::new("cursor", cursor as f64).color(egui::Color32::WHITE).width(1.5));
+            p.vline(
+                VLine::new("cursor", cursor as f64)
+                    .color(egui::Color32::WHITE)
+                    .width(1.5),
+            );
             p.pointer_coordinate()
         });
     if r.response.clicked() {

@@ -40,6 +40,11 @@ impl Material2d for RibbonMaterial {
 
 /// Embeds the shader and registers the material.
 pub fn ribbon_plugin(app: &mut App) {
-    load_internal_asset!(app, RIBBON_SHADER, "../../shaders/ribbon.wgsl", Shader::from_wgsl);
+    load_internal_asset!(
+        app,
+        RIBBON_SHADER,
+        "../../shaders/ribbon.wgsl",
+        Shader::from_wgsl
+    );
     app.add_plugins(Material2dPlugin::<RibbonMaterial>::default());
 }

@@ -18,7 +18,9 @@ pub fn generate_problem(env: EnvKind, horizon: usize, seed: u64) -> Result<Probl
 
 /// Checks a posed problem (dragged start/goal) against the simulator's notion of a valid state.
 pub fn check_problem(problem: &Problem) -> Result<(), String> {
-    problem.validate().map_err(|e| format!("cannot plan this pose: {e}"))
+    problem
+        .validate()
+        .map_err(|e| format!("cannot plan this pose: {e}"))
 }
 
 /// A builder that loads models once per env and reuses them across sessions.
@@ -26,11 +28,14 @@ pub fn model_builder() -> SessionBuilder {
     let cache: Mutex<HashMap<EnvKind, Arc<dyn WorldModel>>> = Mutex::new(HashMap::new());
     Arc::new(move |spec: &RunSpec| {
         let model = {
-            let mut cache = cache.lock().map_err(|_| "model cache poisoned".to_string())?;
+            let mut cache = cache
+                .lock()
+                .map_err(|_| "model cache poisoned".to_string())?;
             match cache.get(&spec.env) {
                 Some(m) => m.clone(),
                 None => {
-                    let m = crate::model::load_for_env(spec.env, None).map_err(|e| e.to_string())?;
+                    let m =
+                        crate::model::load_for_env(spec.env, None).map_err(|e| e.to_string())?;
                     cache.insert(spec.env, m.clone());
                     m
                 }
@@ -61,7 +66,8 @@ pub fn build_with_model(spec: &RunSpec, model: Arc<dyn WorldModel>) -> Result<Se
         .unwrap_or_else(|| spec.planner.default_params());
     params.validate().map_err(|e| e.to_string())?;
     let mp = ModelProblem::from_problem(&problem, model.as_ref()).map_err(|e| e.to_string())?;
-    let planner = make_planner(&params, &mp, model.clone(), spec.seed).map_err(|e| e.to_string())?;
+    let planner =
+        make_planner(&params, &mp, model.clone(), spec.seed).map_err(|e| e.to_string())?;
     Ok(Session {
         info: SessionInfo {
             id: 0,

@@ -96,18 +96,17 @@ impl SimThread {
                         newest.push(r);
                     }
                     for r in &newest {
-                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            simulate(r)
-                        }))
-                        .unwrap_or_else(|_| SimResult {
-                            lane: r.lane,
-                            session: r.session,
-                            iteration: r.iteration,
-                            env_states: Vec::new(),
-                            success: false,
-                            final_distance: f32::NAN,
-                            error: Some("the simulator panicked".into()),
-                        });
+                        let result =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| simulate(r)))
+                                .unwrap_or_else(|_| SimResult {
+                                    lane: r.lane,
+                                    session: r.session,
+                                    iteration: r.iteration,
+                                    env_states: Vec::new(),
+                                    success: false,
+                                    final_distance: f32::NAN,
+                                    error: Some("the simulator panicked".into()),
+                                });
                         if res_tx.send(result).is_err() {
                             return;
                         }

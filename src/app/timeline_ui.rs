@@ -33,7 +33,12 @@ pub fn x_of(iteration: usize, left: f32, width: f32, first: usize, last: usize) 
 }
 
 /// Draws the timeline panel contents.
-pub fn timeline_ui(ui: &mut egui::Ui, t: &mut Timeline, history: &History, out: &mut Vec<AppCommand>) {
+pub fn timeline_ui(
+    ui: &mut egui::Ui,
+    t: &mut Timeline,
+    history: &History,
+    out: &mut Vec<AppCommand>,
+) {
     let first = history.first().unwrap_or(0);
     let last = history.newest().unwrap_or(0);
     ui.horizontal(|ui| {
@@ -83,10 +88,19 @@ pub fn timeline_ui(ui: &mut egui::Ui, t: &mut Timeline, history: &History, out: 
     painter.rect_filled(track, 3.0, egui::Color32::from_gray(60));
     let (left, width) = (track.left(), track.width());
     let amber = egui::Color32::from_rgb(255, 176, 0);
+    let mut last_x = f32::NEG_INFINITY;
     for s in super::plots::sync_markers(history) {
         let x = x_of(s, left, width, first, last);
+        // At most one tick per 4 px: dense syncs read as a rhythm, not a solid bar.
+        if x - last_x < 4.0 {
+            continue;
+        }
+        last_x = x;
         painter.line_segment(
-            [egui::pos2(x, rect.top() + 3.0), egui::pos2(x, rect.bottom() - 3.0)],
+            [
+                egui::pos2(x, rect.top() + 3.0),
+                egui::pos2(x, rect.bottom() - 3.0),
+            ],
             egui::Stroke::new(1.0, amber),
         );
     }
@@ -96,7 +110,11 @@ pub fn timeline_ui(ui: &mut egui::Ui, t: &mut Timeline, history: &History, out: 
         let x = x_of(m.iteration, left, width, first, last);
         let tip = egui::pos2(x, rect.top() + 8.0);
         painter.add(egui::Shape::convex_polygon(
-            vec![tip, egui::pos2(x - 5.0, rect.top()), egui::pos2(x + 5.0, rect.top())],
+            vec![
+                tip,
+                egui::pos2(x - 5.0, rect.top()),
+                egui::pos2(x + 5.0, rect.top()),
+            ],
             blue,
             egui::Stroke::NONE,
         ));
@@ -104,7 +122,13 @@ pub fn timeline_ui(ui: &mut egui::Ui, t: &mut Timeline, history: &History, out: 
             hovered_marker = Some(format!("iteration {}: {}", m.iteration, m.what));
         }
     }
-    let cx = x_of(t.cursor.clamp(first, last.max(first)), left, width, first, last);
+    let cx = x_of(
+        t.cursor.clamp(first, last.max(first)),
+        left,
+        width,
+        first,
+        last,
+    );
     painter.line_segment(
         [egui::pos2(cx, rect.top()), egui::pos2(cx, rect.bottom())],
         egui::Stroke::new(2.0, egui::Color32::WHITE),

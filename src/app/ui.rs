@@ -79,7 +79,9 @@ fn status_ui(ui: &mut egui::Ui, p: &Panels<'_>) {
                 ui.separator();
             }
             let snap = lane.at(cursor);
-            let phase = snap.map_or("–".to_string(), |s| format!("{:?}", s.phase).to_lowercase());
+            let phase = snap.map_or("–".to_string(), |s| {
+                format!("{:?}", s.phase).to_lowercase()
+            });
             let state = if lane.worker.is_none() {
                 "file (no optimizer)"
             } else if lane.status.diverged.is_some() {
@@ -98,10 +100,16 @@ fn status_ui(ui: &mut egui::Ui, p: &Panels<'_>) {
                 snap.map_or(0, |s| s.iteration)
             ));
             if let Some(s) = snap.filter(|s| s.phase == Phase::Sync) {
-                ui.colored_label(egui::Color32::from_rgb(255, 176, 0), format!("SYNC @{}", s.iteration));
+                ui.colored_label(
+                    egui::Color32::from_rgb(255, 176, 0),
+                    format!("SYNC @{}", s.iteration),
+                );
             }
             if let Some((it, _)) = &lane.status.diverged {
-                ui.colored_label(egui::Color32::from_rgb(220, 30, 30), format!("diverged at {it}"));
+                ui.colored_label(
+                    egui::Color32::from_rgb(220, 30, 30),
+                    format!("diverged at {it}"),
+                );
             }
         }
         ui.separator();
@@ -159,9 +167,15 @@ fn verdict_ui(ctx: &egui::Context, view: &ViewState, rect: egui::Rect) {
     };
     let r = &ex.result;
     let (text, color) = if r.success {
-        (format!("✔ success — final distance {:.2}", r.final_distance), egui::Color32::from_rgb(60, 200, 90))
+        (
+            format!("✔ success — final distance {:.2}", r.final_distance),
+            egui::Color32::from_rgb(60, 200, 90),
+        )
     } else {
-        (format!("✘ miss — final distance {:.2}", r.final_distance), egui::Color32::from_rgb(240, 80, 60))
+        (
+            format!("✘ miss — final distance {:.2}", r.final_distance),
+            egui::Color32::from_rgb(240, 80, 60),
+        )
     };
     egui::Area::new("verdict".into())
         .fixed_pos(rect.center_top() + egui::vec2(-120.0, 12.0))
@@ -195,7 +209,9 @@ pub fn panels_system(
     );
     egui::Panel::top("status").show(&mut root, |ui| status_ui(ui, &p));
     egui::Panel::bottom("timeline").show(&mut root, |ui| {
-        let Panels { lanes, timeline, .. } = &mut p;
+        let Panels {
+            lanes, timeline, ..
+        } = &mut p;
         if let Some(main) = lanes.main() {
             timeline_ui(ui, &mut timeline.0, &main.history, &mut cmds);
         }
@@ -206,7 +222,10 @@ pub fn panels_system(
         .show(&mut root, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
                 let Panels {
-                    lanes, ui: state, overlays, ..
+                    lanes,
+                    ui: state,
+                    overlays,
+                    ..
                 } = &mut p;
                 controls_ui(ui, lanes, &mut state.controls, &mut overlays.0, &mut cmds);
                 ui.separator();

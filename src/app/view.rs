@@ -55,6 +55,7 @@ fn spawn_cameras(mut commands: Commands) {
                 ..default()
             },
             DebandDither::Disabled,
+            Msaa::Off,
             RenderLayers::layer(lane),
             LaneCamera(lane),
             Fitted::default(),
@@ -70,6 +71,9 @@ fn spawn_cameras(mut commands: Commands) {
         Camera2d,
         PrimaryEguiContext,
         RenderLayers::none(),
+        // Every camera on the window must agree on MSAA; off, because a software rasterizer pays 4× for it
+        // and the scene's shapes are large and flat (the ribbon shader anti-aliases its own edges).
+        Msaa::Off,
         Camera {
             order: 10,
             clear_color: ClearColorConfig::None,
@@ -94,7 +98,13 @@ fn layout_cameras(
     rect: Res<SceneRect>,
     window: Single<&Window, With<PrimaryWindow>>,
     mut cmds: MessageReader<AppCommand>,
-    mut cameras: Query<(&LaneCamera, &mut Camera, &mut Projection, &mut Transform, &mut Fitted)>,
+    mut cameras: Query<(
+        &LaneCamera,
+        &mut Camera,
+        &mut Projection,
+        &mut Transform,
+        &mut Fitted,
+    )>,
 ) {
     let refit_all = cmds.read().any(|c| *c == AppCommand::FitView);
     let n = lanes.lanes.len().clamp(1, MAX_LANES) as u32;
@@ -113,7 +123,10 @@ fn layout_cameras(
             physical_size: UVec2::new(part_w, rect.size.y),
             ..default()
         };
-        if camera.viewport.as_ref().map(|v| (v.physical_position, v.physical_size))
+        if camera
+            .viewport
+            .as_ref()
+            .map(|v| (v.physical_position, v.physical_size))
             != Some((viewport.physical_position, viewport.physical_size))
         {
             camera.viewport = Some(viewport.clone());
@@ -146,7 +159,10 @@ fn layout_cameras(
 pub fn view_plugin(app: &mut App) {
     app.init_resource::<SceneRect>()
         .add_systems(Startup, spawn_cameras)
-        .add_systems(PostUpdate, layout_cameras.before(bevy::camera::CameraUpdateSystems));
+        .add_systems(
+            PostUpdate,
+            layout_cameras.before(bevy::camera::CameraUpdateSystems),
+        );
 }
 
 #[cfg(test)]

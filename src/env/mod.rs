@@ -165,7 +165,7 @@ pub fn rollout_env(
     start: &[f32],
     env_actions: &[f32],
 ) -> Result<Vec<Vec<f32>>, EnvError> {
-    if env_actions.len() % ENV_ACTION_DIM != 0 {
+    if !env_actions.len().is_multiple_of(ENV_ACTION_DIM) {
         return Err(EnvError::ActionLength {
             what: "env actions".into(),
             multiple: ENV_ACTION_DIM,

@@ -57,14 +57,11 @@ impl WorldModel for LinearModel {
             let s = &states[r * d..(r + 1) * d];
             let a = &actions[r * k..(r + 1) * k];
             for i in 0..d {
-                let mut v = 0.0;
-                for j in 0..d {
-                    v += self.a[i * d + j] * s[j];
-                }
-                for j in 0..k {
-                    v += self.b[i * k + j] * a[j];
-                }
-                out[r * d + i] = v;
+                let row_a = &self.a[i * d..(i + 1) * d];
+                let row_b = &self.b[i * k..(i + 1) * k];
+                let from_s: f32 = row_a.iter().zip(s).map(|(x, y)| x * y).sum();
+                let from_a: f32 = row_b.iter().zip(a).map(|(x, y)| x * y).sum();
+                out[r * d + i] = from_s + from_a;
             }
         }
     }

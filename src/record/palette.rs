@@ -8,14 +8,13 @@
 //!   turbo ramp: yellow = small, dark red = large);
 //! - the serial model rollout of the current actions is a [`MODEL_ROLLOUT`] polyline, the simulator rollout of
 //!   the same actions a [`SIM_ROLLOUT`] polyline;
-//! - a sync iteration flashes the frame border in [`SYNC_FLASH`], fading over a few frames.
+//! - a sync iteration flashes the frame border in [`SYNC_FLASH`], fading out (over 0.2 s in recordings);
+//! - start and goal are ringed in [`START_MARKER`] and [`GOAL_MARKER`].
 
 use crate::env::scene::Rgba;
 
-/// Alpha of a ghost body's fill (0–255).
+/// Alpha of a ghost body's fill (0–255); `env::scene::body_shapes` outlines it at twice this.
 pub const GHOST_FILL_ALPHA: u8 = 70;
-/// Alpha of a ghost body's outline (0–255).
-pub const GHOST_STROKE_ALPHA: u8 = 200;
 /// Serial model rollout of the current actions (magenta, as MJPC draws its nominal plan).
 pub const MODEL_ROLLOUT: Rgba = Rgba::rgb(230, 0, 230);
 /// Simulator rollout of the current actions, executed open-loop (cyan-teal).

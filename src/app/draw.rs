@@ -177,7 +177,7 @@ impl MeshBuf {
     /// disc-like square cap at each joint so corners have no gaps.
     pub fn polyline(&mut self, points: &[[f32; 2]], color: Rgba, width: f32, closed: bool) {
         let n = points.len();
-        if n < 2 || !(width > 0.0) {
+        if n < 2 || width.is_nan() || width <= 0.0 {
             return;
         }
         let segs = if closed { n } else { n - 1 };
@@ -190,7 +190,7 @@ impl MeshBuf {
     pub fn segment(&mut self, a: [f32; 2], b: [f32; 2], color: Rgba, width: f32) {
         let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
         let len = (dx * dx + dy * dy).sqrt();
-        if !(len > 1e-9) || !len.is_finite() {
+        if len.is_nan() || len <= 1e-9 || !len.is_finite() {
             return;
         }
         let h = width / 2.0;

@@ -22,6 +22,7 @@ use super::ui::UiState;
 use super::worker::{RunSpec, SessionInfo};
 
 /// A finished background file job.
+#[allow(clippy::large_enum_variant)] // sent once per file operation; boxing buys nothing
 pub enum FileDone {
     /// Saved (path) or failed (message).
     Saved(Result<PathBuf, String>),

@@ -223,7 +223,7 @@ impl History {
         let mut end = end;
         while i < end {
             let s = &self.snaps[i];
-            if !self.protected(s, newest, recent) && s.iteration % self.stride != 0 {
+            if !self.protected(s, newest, recent) && !s.iteration.is_multiple_of(self.stride) {
                 self.bytes -= snapshot_bytes(s);
                 self.snaps.remove(i);
                 end -= 1;

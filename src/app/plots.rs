@@ -56,9 +56,7 @@ fn series(rows: &[LossRow], f: impl Fn(&LossRow) -> f32, log: bool) -> PlotPoint
 /// Draws the plots; returns an iteration to jump to when a plot over iterations was clicked.
 pub fn plots_ui(ui: &mut egui::Ui, lanes: &Lanes, cursor: usize) -> Option<usize> {
     let mut jump = None;
-    let Some(main) = lanes.main() else {
-        return None;
-    };
+    let main = lanes.main()?;
     let h = (ui.available_height() - 90.0).max(240.0) / 3.0;
     let syncs = sync_markers(&main.history);
 

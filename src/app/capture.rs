@@ -218,6 +218,7 @@ enum EncoderMsg {
 /// A running recording.
 struct Active {
     tx: Sender<EncoderMsg>,
+    fps: u32,
     started: Instant,
     last_capture: Option<Instant>,
     path: PathBuf,
@@ -230,7 +231,7 @@ pub struct Recorder {
     active: Option<Active>,
     done_tx: Sender<Result<String, String>>,
     done_rx: Receiver<Result<String, String>>,
-    /// Frames per second of recordings. 1–60, default 20.
+    /// Highest frame rate of recordings (lower when the window draws fewer frames). 1–60, default 20.
     pub fps: u32,
 }
 
@@ -247,11 +248,11 @@ impl Default for Recorder {
 }
 
 impl Recorder {
-    /// "● REC 3.2 s → path" while recording.
+    /// "REC 3.2 s to path" while recording.
     pub fn status_text(&self) -> Option<String> {
         self.active.as_ref().map(|a| {
             format!(
-                "● REC {:.1} s → {}",
+                "REC {:.1} s to {}",
                 a.started.elapsed().as_secs_f32(),
                 a.path.display()
             )
@@ -319,6 +320,7 @@ fn start_recording(
         .ok();
     Active {
         tx,
+        fps,
         started: Instant::now(),
         last_capture: None,
         path,
@@ -332,6 +334,7 @@ fn record_system(
     mut recorder: ResMut<Recorder>,
     mut ui: ResMut<UiState>,
     rect: Res<SceneRect>,
+    stats: Res<FrameStats>,
     window: Single<&Window>,
 ) {
     for msg in recorder.done_rx.try_iter().collect::<Vec<_>>() {
@@ -352,15 +355,18 @@ fn record_system(
             let path = PathBuf::from(ui.controls.record_path.trim());
             let scene = ui.controls.record_scene_only.then_some(*rect);
             let size = UVec2::new(window.physical_width(), window.physical_height());
-            let fps = recorder.fps;
+            // The video plays at the rate frames are actually captured (a software-rendered window may
+            // draw fewer than `fps` frames a second), so playback speed matches what was on screen.
+            let measured = 1000.0 / stats.median_ms().max(1.0);
+            let fps = (measured.round() as u32).clamp(1, recorder.fps.clamp(1, 60));
             let done = recorder.done_tx.clone();
             recorder.active = Some(start_recording(path, size, scene, fps, done));
         }
     }
-    let fps = recorder.fps.clamp(1, 60);
     let Some(a) = recorder.active.as_mut() else {
         return;
     };
+    let fps = a.fps;
     let due = a
         .last_capture
         .is_none_or(|t| t.elapsed().as_secs_f32() >= 1.0 / fps as f32);

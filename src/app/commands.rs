@@ -49,11 +49,17 @@ impl Mods {
     /// The modifiers currently held.
     pub fn held(keys: &ButtonInput<KeyCode>) -> Mods {
         Mods {
-            ctrl: keys.any_pressed([KeyCode::ControlLeft, KeyCode::ControlRight]),
-            shift: keys.any_pressed([KeyCode::ShiftLeft, KeyCode::ShiftRight]),
-            alt: keys.any_pressed([KeyCode::AltLeft, KeyCode::AltRight]),
+            ctrl: down(keys, [KeyCode::ControlLeft, KeyCode::ControlRight]),
+            shift: down(keys, [KeyCode::ShiftLeft, KeyCode::ShiftRight]),
+            alt: down(keys, [KeyCode::AltLeft, KeyCode::AltRight]),
         }
     }
+}
+
+/// A modifier counts as held if it is down or was released this frame (a quick chord may press and release
+/// both keys between two frames of a slow, software-rendered window).
+fn down(keys: &ButtonInput<KeyCode>, pair: [KeyCode; 2]) -> bool {
+    keys.any_pressed(pair) || keys.any_just_released(pair)
 }
 
 /// One key with modifiers.

@@ -42,9 +42,10 @@ impl Default for ControlsState {
     }
 }
 
-/// True when a widget's edit should be applied now: a drag ended, or a click/typed change happened.
+/// True when a widget's edit should be applied now: a drag ended, a typed value was confirmed (focus left the
+/// field), or a click changed it — never on every keystroke or drag step, so each edit is one timeline marker.
 fn committed(r: &egui::Response) -> bool {
-    r.drag_stopped() || (r.changed() && !r.dragged())
+    r.drag_stopped() || r.lost_focus() || (r.changed() && !r.dragged() && !r.has_focus())
 }
 
 /// The side panel's contents. Returns commands for buttons that duplicate shortcuts.
@@ -62,7 +63,8 @@ pub fn controls_ui(
     let mut restart = None;
 
     ui.heading("Problem");
-    ui.add_enabled_ui(live, |ui| {
+    // Always enabled: on a run opened from a file, any of these starts planning again.
+    ui.scope(|ui| {
         egui::ComboBox::from_label("env")
             .selected_text(spec.env.name())
             .show_ui(ui, |ui| {

@@ -49,7 +49,7 @@ pub struct LossRow {
 pub struct ParamMarker {
     /// First iteration run with the new parameters.
     pub iteration: usize,
-    /// What changed, e.g. "σ 0.005 → 0.02".
+    /// What changed, e.g. "σ 0.005 -> 0.02".
     pub what: String,
 }
 
@@ -424,7 +424,7 @@ mod tests {
         });
         for i in 0..1000 {
             if i == 333 {
-                h.mark_params(333, "σ 0.005 → 0.02".into());
+                h.mark_params(333, "σ 0.005 -> 0.02".into());
             }
             h.push(snap(i, false, 10));
         }

@@ -275,7 +275,8 @@ mod tests {
         assert!(!layers[Layer::Ribbon as usize].is_empty());
         assert!(!layers[Layer::Residuals as usize].is_empty());
         // The sync flash border is drawn.
-        let flash = super::super::draw::linear(palette::SYNC_FLASH);
+        // Full flash intensity draws the border at alpha 230 (see `build_layers`).
+        let flash = super::super::draw::linear(palette::SYNC_FLASH.with_alpha(230));
         assert!(layers[Layer::Handles as usize].colors.contains(&flash));
     }
 }

@@ -1,4 +1,4 @@
-//! Human-readable descriptions of a parameter change ("σ 0.005 → 0.02, K_sync 50 → 100"), used for the
+//! Human-readable descriptions of a parameter change ("σ 0.005 -> 0.02, K_sync 50 -> 100"), used for the
 //! timeline's parameter markers. Compares the serialized fields, so every planner's settings are covered
 //! without listing them by hand; the names users see in the sliders replace the field names.
 
@@ -36,10 +36,10 @@ fn show(v: &serde_json::Value) -> String {
     }
 }
 
-/// "field old → new" for every field that differs; a planner switch is described as such.
+/// "field old -> new" for every field that differs; a planner switch is described as such.
 pub fn describe_change(old: &PlannerParams, new: &PlannerParams) -> String {
     if old.family() != new.family() {
-        return format!("planner {} → {}", old.family(), new.family());
+        return format!("planner {} -> {}", old.family(), new.family());
     }
     let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
         (serde_json::to_value(old), serde_json::to_value(new))
@@ -51,7 +51,7 @@ pub fn describe_change(old: &PlannerParams, new: &PlannerParams) -> String {
         .filter(|(k, v)| a.get(*k) != Some(*v))
         .map(|(k, v)| {
             let before = a.get(k).map(show).unwrap_or_else(|| "–".into());
-            format!("{} {} → {}", display_name(k), before, show(v))
+            format!("{} {} -> {}", display_name(k), before, show(v))
         })
         .collect();
     if parts.is_empty() {
@@ -75,10 +75,10 @@ mod tests {
             ..GraspParams::default()
         });
         let d = describe_change(&a, &b);
-        assert!(d.contains("σ 0.005 → 0.02"), "{d}");
-        assert!(d.contains("K_sync 50 → 100"), "{d}");
+        assert!(d.contains("σ 0.005 -> 0.02"), "{d}");
+        assert!(d.contains("K_sync 50 -> 100"), "{d}");
         assert_eq!(describe_change(&a, &a), "parameters re-applied");
         let c = PlannerParams::Cem(CemParams::default());
-        assert_eq!(describe_change(&a, &c), "planner grasp → cem");
+        assert_eq!(describe_change(&a, &c), "planner grasp -> cem");
     }
 }

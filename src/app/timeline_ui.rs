@@ -52,7 +52,7 @@ pub fn timeline_ui(
         button(ui, "⏭", AppCommand::JumpEnd, out);
         let following = t.play == PlayState::Following;
         if ui
-            .selectable_label(following, "● live")
+            .selectable_label(following, "live")
             .on_hover_text(format!("{} (F)", AppCommand::FollowLive.help()))
             .clicked()
         {

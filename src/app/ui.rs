@@ -168,12 +168,12 @@ fn verdict_ui(ctx: &egui::Context, view: &ViewState, rect: egui::Rect) {
     let r = &ex.result;
     let (text, color) = if r.success {
         (
-            format!("✔ success — final distance {:.2}", r.final_distance),
+            format!("SUCCESS — final distance {:.2}", r.final_distance),
             egui::Color32::from_rgb(60, 200, 90),
         )
     } else {
         (
-            format!("✘ miss — final distance {:.2}", r.final_distance),
+            format!("MISS — final distance {:.2}", r.final_distance),
             egui::Color32::from_rgb(240, 80, 60),
         )
     };

@@ -51,7 +51,13 @@ fn spawn_cameras(mut commands: Commands) {
             Camera {
                 order: lane as isize,
                 is_active: lane == 0,
-                clear_color: ClearColorConfig::Custom(SURROUND),
+                // A clear fills the whole window, not just the viewport: only the first lane clears, or it
+                // would wipe the lane drawn before it.
+                clear_color: if lane == 0 {
+                    ClearColorConfig::Custom(SURROUND)
+                } else {
+                    ClearColorConfig::None
+                },
                 ..default()
             },
             DebandDither::Disabled,

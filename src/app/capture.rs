@@ -132,6 +132,16 @@ fn screenshot_hook(
         exit.write(AppExit::Success);
         return;
     };
+    // A session that could not even be built (no model, bad problem) will never show a plan: say why.
+    if let Some(msg) = lanes
+        .main()
+        .filter(|l| l.info.is_none())
+        .and_then(|l| l.status.message.clone())
+    {
+        eprintln!("error: {msg}");
+        exit.write(AppExit::error());
+        return;
+    }
     if hook.waiting_since.is_none() {
         // Hold the cursor still (the optimizer keeps running) so the simulator rollout can catch up with it.
         timeline.0.play = super::timeline::PlayState::Paused;

@@ -187,7 +187,9 @@ impl Lane {
             WorkerEvent::Diverged {
                 iteration, reason, ..
             } => {
-                self.status.message = Some(format!("diverged at iteration {iteration}: {reason}"));
+                self.status.message = Some(format!(
+                    "diverged at iteration {iteration}: {reason}; the last finite plan is kept (Backspace restarts)"
+                ));
                 self.status.diverged = Some((iteration, reason));
             }
             WorkerEvent::Crashed { message, .. } => {

@@ -4,7 +4,7 @@
 //! the whole window.
 
 use bevy::camera::visibility::RenderLayers;
-use bevy::camera::{ClearColorConfig, Viewport};
+use bevy::camera::{CameraOutputMode, ClearColorConfig, Viewport};
 use bevy::core_pipeline::tonemapping::DebandDither;
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
@@ -51,6 +51,9 @@ fn spawn_cameras(mut commands: Commands) {
             Camera {
                 order: lane as isize,
                 is_active: lane == 0,
+                // Cameras on one window share its main texture; only the last one (egui's) needs to copy
+                // it to the window, which saves a full-window blit per lane on a software rasterizer.
+                output_mode: CameraOutputMode::Skip,
                 // A clear fills the whole window, not just the viewport: only the first lane clears, or it
                 // would wipe the lane drawn before it.
                 clear_color: if lane == 0 {

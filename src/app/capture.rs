@@ -213,10 +213,43 @@ fn print_summary(stats: &FrameStats, lanes: &Lanes, path: Option<&Path>) {
         rate,
         iters
     );
+    if let Some((ui_ms, planner_s)) = thread_cpu() {
+        line.push_str(&format!(
+            "; CPU {:.1} ms per frame outside the planner, planner thread {:.1} s",
+            ui_ms / stats.frames.max(1) as f64,
+            planner_s
+        ));
+    }
     if let Some(p) = path {
         line.push_str(&format!("; screenshot {}", p.display()));
     }
     println!("{line}");
+}
+
+/// CPU time of this process so far from /proc (Linux): milliseconds outside the planner threads, and
+/// seconds inside them. Separates what rendering costs from what the optimizer costs on a busy machine,
+/// where wall-clock frame times depend on everything else running.
+fn thread_cpu() -> Option<(f64, f64)> {
+    let ticks_per_s = 100.0; // USER_HZ, fixed at 100 on Linux
+    let (mut other, mut planner) = (0u64, 0u64);
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+        // comm is in parentheses and may contain spaces; fields after it are space-separated.
+        let (head, tail) = stat.rsplit_once(')')?;
+        let comm = head.split_once('(')?.1;
+        let fields: Vec<&str> = tail.split_whitespace().collect();
+        let utime: u64 = fields.get(11)?.parse().ok()?;
+        let stime: u64 = fields.get(12)?.parse().ok()?;
+        if comm == "planner" {
+            planner += utime + stime;
+        } else {
+            other += utime + stime;
+        }
+    }
+    Some((
+        other as f64 / ticks_per_s * 1000.0,
+        planner as f64 / ticks_per_s,
+    ))
 }
 
 #[allow(clippy::large_enum_variant)] // one message per frame through a channel; boxing buys nothing

@@ -124,6 +124,36 @@ impl History {
         }
     }
 
+    /// Adds a snapshot older than the newest (one the worker had to deliver out of order); a repeated
+    /// iteration is ignored. Newer snapshots go through [`History::push`].
+    pub fn insert(&mut self, snap: Arc<Snapshot>) {
+        if self.newest().is_none_or(|newest| snap.iteration > newest) {
+            self.push(snap);
+            return;
+        }
+        let idx = self.snaps.partition_point(|s| s.iteration < snap.iteration);
+        if self
+            .snaps
+            .get(idx)
+            .is_some_and(|s| s.iteration == snap.iteration)
+        {
+            return;
+        }
+        let row = self.rows.partition_point(|r| r.iteration < snap.iteration);
+        self.rows.insert(
+            row,
+            LossRow {
+                iteration: snap.iteration,
+                sync: snap.phase == Phase::Sync,
+                loss: snap.loss,
+                planner_time_s: snap.planner_time_s,
+            },
+        );
+        self.received += 1;
+        self.bytes += snapshot_bytes(&snap);
+        self.snaps.insert(idx, snap);
+    }
+
     /// Records a parameter change taking effect at `iteration`.
     pub fn mark_params(&mut self, iteration: usize, what: String) {
         self.markers.push(ParamMarker { iteration, what });
@@ -418,6 +448,24 @@ mod tests {
         assert!(h.bytes() <= cap + one);
         assert!(h.rows().len() <= 1000);
         assert_eq!(h.first(), Some(0));
+    }
+
+    #[test]
+    fn late_snapshots_are_inserted_in_order() {
+        let mut h = History::new(HistoryConfig::default());
+        for i in [5, 6, 9] {
+            h.push(snap(i, false, 4));
+        }
+        h.insert(snap(0, false, 4));
+        h.insert(snap(7, true, 4));
+        h.insert(snap(7, true, 4));
+        h.insert(snap(10, false, 4));
+        let its: Vec<usize> = h.snapshots().iter().map(|s| s.iteration).collect();
+        assert_eq!(its, vec![0, 5, 6, 7, 9, 10]);
+        let rows: Vec<usize> = h.rows().iter().map(|r| r.iteration).collect();
+        assert_eq!(rows, its);
+        assert_eq!(h.first(), Some(0));
+        assert!(h.sync_between(6, 7));
     }
 
     #[test]

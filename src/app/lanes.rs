@@ -14,10 +14,19 @@ use crate::plan::{PlannerKind, PlannerParams, Snapshot};
 use super::commands::AppCommand;
 use super::history::{History, HistoryConfig};
 use super::params_diff::describe_change;
+use super::rate::RateMeter;
 use super::worker::{
-    RateMeter, RunSpec, SessionBuilder, SessionInfo, SnapshotMsg, WorkerCommand, WorkerEvent,
-    WorkerHandle,
+    RunSpec, SessionBuilder, SessionInfo, SnapshotMsg, WorkerCommand, WorkerEvent, WorkerHandle,
 };
+
+/// The largest finite value (0 for none): the residual drawn darkest red.
+fn max_finite(values: &[f32]) -> f32 {
+    values
+        .iter()
+        .copied()
+        .filter(|r| r.is_finite())
+        .fold(0.0, f32::max)
+}
 
 /// Why a lane is not simply running.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,13 +148,7 @@ impl Lane {
             match current {
                 Some(id) if msg.session == id => {
                     if self.history.is_empty() {
-                        self.residual_scale = msg
-                            .snapshot
-                            .residuals
-                            .iter()
-                            .copied()
-                            .filter(|r| r.is_finite())
-                            .fold(0.0, f32::max);
+                        self.residual_scale = max_finite(&msg.snapshot.residuals);
                     }
                     self.rate.record(now, msg.snapshot.iteration);
                     self.history.push(msg.snapshot);
@@ -198,6 +201,14 @@ impl Lane {
                 ));
             }
             WorkerEvent::Finished { .. } => self.status.finished = true,
+            WorkerEvent::Kept(msg) => {
+                if self.info.as_ref().is_some_and(|i| i.id == msg.session) {
+                    if self.history.is_empty() {
+                        self.residual_scale = max_finite(&msg.snapshot.residuals);
+                    }
+                    self.history.insert(msg.snapshot);
+                }
+            }
         }
     }
 }
@@ -323,5 +334,92 @@ pub fn optimizer_commands(mut cmds: MessageReader<AppCommand>, mut lanes: ResMut
             AppCommand::ToggleCompare => lanes.toggle_compare(),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::commands::commands_plugin;
+    use crate::app::testutil::toy_builder;
+    use crate::app::timeline::{timeline_plugin, PlayState, TimelineRes, TimelineSystems};
+    use crate::env::EnvKind;
+
+    /// The app's data path without a window: workers → lanes → history → timeline, driven by keys.
+    #[test]
+    fn headless_app_follows_the_worker_and_scrubs_with_keys() {
+        let spec = RunSpec {
+            horizon: 4,
+            ..RunSpec::new(EnvKind::Wall, PlannerKind::Grasp, 1)
+        };
+        let builder = toy_builder();
+        let lanes = Lanes {
+            lanes: vec![Lane::spawn(builder.clone(), spec, HistoryConfig::default())],
+            builder,
+            history: HistoryConfig::default(),
+            compare_planner: PlannerKind::Cem,
+        };
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .init_resource::<ButtonInput<KeyCode>>()
+            .insert_resource(lanes);
+        commands_plugin(&mut app);
+        timeline_plugin(&mut app);
+        app.add_systems(
+            Update,
+            (pump_workers, optimizer_commands)
+                .chain()
+                .before(TimelineSystems),
+        );
+        let t0 = std::time::Instant::now();
+        while app.world().resource::<Lanes>().lanes[0].history.len() < 50 {
+            assert!(t0.elapsed().as_secs() < 10, "no snapshots arrived");
+            app.update();
+        }
+        let newest = app.world().resource::<Lanes>().newest().unwrap();
+        let tl = &app.world().resource::<TimelineRes>().0;
+        assert_eq!(tl.play, PlayState::Following);
+        assert!(tl.cursor + 1000 >= newest);
+
+        let press = |app: &mut App, key: KeyCode| {
+            let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
+            keys.release_all();
+            keys.clear();
+            keys.press(key);
+            app.update();
+            // Without InputPlugin nothing clears `just_pressed`: do it as the input system would.
+            let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
+            keys.release(key);
+            keys.clear();
+            app.update();
+        };
+        press(&mut app, KeyCode::Home);
+        assert_eq!(app.world().resource::<TimelineRes>().0.cursor, 0);
+        // Iteration 0 survives even though this toy outruns the snapshot queue (it is rerouted, not dropped).
+        assert_eq!(
+            app.world().resource::<Lanes>().lanes[0].history.first(),
+            Some(0)
+        );
+        press(&mut app, KeyCode::ArrowRight);
+        let second = app.world().resource::<Lanes>().lanes[0].history.snapshots()[1].iteration;
+        let tl = &app.world().resource::<TimelineRes>().0;
+        assert_eq!((tl.cursor, tl.play), (second, PlayState::Paused));
+        // Pausing the optimizer (P) stops new snapshots; the scrubbed cursor never moved meanwhile.
+        press(&mut app, KeyCode::KeyP);
+        let t0 = std::time::Instant::now();
+        while app.world().resource::<Lanes>().lanes[0].running {
+            assert!(t0.elapsed().as_secs() < 5, "worker did not pause");
+            app.update();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        app.update();
+        let n = app.world().resource::<Lanes>().lanes[0].history.received();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        app.update();
+        assert_eq!(
+            app.world().resource::<Lanes>().lanes[0].history.received(),
+            n
+        );
+        assert_eq!(app.world().resource::<TimelineRes>().0.cursor, second);
     }
 }

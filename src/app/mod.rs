@@ -5,7 +5,7 @@
 //! One small plugin per concern, wired together in [`run`]:
 //! - `commands`: every action as one enum with its shortcuts (and the clash test);
 //! - `worker`: the planner thread and its channel protocol; `session`: building planners from specs;
-//!   `lanes`: one worker + history + status per compared planner;
+//!   `lanes`: one worker + history + status per compared planner; `rate`: iterations/s;
 //! - `history`: the memory-bounded snapshot store; `timeline` / `timeline_ui`: cursor, playback, scrub bar;
 //! - `view`: cameras, fitting, pan/zoom; `draw`, `envdraw`, `overlay_build`, `overlay`, `ribbon`: the scene
 //!   and overlays (the ribbon is a custom WGSL shader, `shaders/ribbon.wgsl`); `simulate`: simulator
@@ -29,6 +29,7 @@ pub mod overlay;
 pub mod overlay_build;
 pub mod params_diff;
 pub mod plots;
+pub mod rate;
 pub mod ribbon;
 pub mod session;
 pub mod simulate;

@@ -11,13 +11,13 @@ use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TryRecvError, TrySendError};
 
 use crate::env::{EnvKind, Problem};
 use crate::model::WorldModel;
-use crate::plan::{Planner, PlannerKind, PlannerParams, Snapshot, Status};
+use crate::plan::{Phase, Planner, PlannerKind, PlannerParams, Snapshot, Status};
 
 /// What to plan: enough to rebuild the session after a crash.
 #[derive(Clone, Debug, PartialEq)]
@@ -155,6 +155,9 @@ pub enum WorkerEvent {
         /// Session id.
         session: u64,
     },
+    /// A snapshot the full queue would have dropped but the timeline must keep (iteration 0 or a sync),
+    /// delivered out of order through the control channel.
+    Kept(SnapshotMsg),
 }
 
 /// One snapshot of a session.
@@ -459,58 +462,24 @@ impl Worker {
         }
     }
 
-    /// Latest wins: on a full queue, drop the oldest queued snapshot and retry; never wait.
+    /// Latest wins: on a full queue, drop the oldest queued snapshot and retry; never wait. Iteration 0 and
+    /// sync snapshots are not dropped but rerouted through the (rare, unbounded) control channel, so the
+    /// timeline can always go back to the start and to every sync.
     fn send_snapshot(&self, mut msg: SnapshotMsg) {
         for _ in 0..4 {
             match self.snapshots.try_send(msg) {
                 Ok(()) => return,
                 Err(TrySendError::Full(m)) => {
                     msg = m;
-                    self.drain.try_recv().ok();
+                    if let Ok(old) = self.drain.try_recv() {
+                        if old.snapshot.iteration == 0 || old.snapshot.phase == Phase::Sync {
+                            self.emit(WorkerEvent::Kept(old));
+                        }
+                    }
                 }
                 Err(TrySendError::Disconnected(_)) => return,
             }
         }
-    }
-}
-
-/// Iterations per second over a sliding window of received snapshots.
-#[derive(Clone, Debug, Default)]
-pub struct RateMeter {
-    samples: std::collections::VecDeque<(Instant, usize)>,
-}
-
-impl RateMeter {
-    /// Records that `iteration` arrived at `now`.
-    pub fn record(&mut self, now: Instant, iteration: usize) {
-        self.samples.push_back((now, iteration));
-        while self
-            .samples
-            .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(2))
-        {
-            self.samples.pop_front();
-        }
-    }
-
-    /// Iterations per second (0 without two samples or when stalled for over 2 s).
-    pub fn rate(&self, now: Instant) -> f64 {
-        let (Some(first), Some(last)) = (self.samples.front(), self.samples.back()) else {
-            return 0.0;
-        };
-        if now.duration_since(last.0) > Duration::from_secs(2) {
-            return 0.0;
-        }
-        let dt = last.0.duration_since(first.0).as_secs_f64();
-        if dt <= 0.0 {
-            return 0.0;
-        }
-        last.1.saturating_sub(first.1) as f64 / dt
-    }
-
-    /// Forgets all samples.
-    pub fn clear(&mut self) {
-        self.samples.clear();
     }
 }
 

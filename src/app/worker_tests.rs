@@ -169,14 +169,3 @@ fn a_lagging_ui_gets_the_newest_snapshots_and_never_blocks_the_worker() {
     assert!(newest_seen > 0, "worker never filled the queue");
     w.send(WorkerCommand::Pause);
 }
-
-#[test]
-fn rate_meter_measures_iterations_per_second() {
-    let mut m = RateMeter::default();
-    let t0 = Instant::now();
-    m.record(t0, 0);
-    m.record(t0 + Duration::from_millis(500), 100);
-    let r = m.rate(t0 + Duration::from_millis(500));
-    assert!((r - 200.0).abs() < 1e-6, "{r}");
-    assert_eq!(m.rate(t0 + Duration::from_secs(10)), 0.0);
-}

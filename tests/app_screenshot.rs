@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use grasp_explorer::env::Rgba;
 use grasp_explorer::record::palette;
+use grasp_explorer::record::probe::{decode_frames, probe};
 
 const BIN: &str = env!("CARGO_BIN_EXE_grasp-explorer");
 
@@ -182,6 +183,56 @@ fn a_saved_run_opens_in_the_window() {
     assert!(ghosts > 200, "ghost-coloured pixels: {ghosts}");
 }
 
+/// Recording from the app: `--record` presses Record (the command the R key sends) on the first frame and
+/// again at `--exit-after`; the app exits only once the encoder thread has finished the MP4, which must parse
+/// back with the window's size and decode to frames that show the Push-T walls.
+#[test]
+fn the_app_records_the_window_to_an_mp4() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("window.mp4");
+    let (stdout, _) = run_window(
+        &[
+            "--horizon",
+            "10",
+            "--exit-after",
+            "15",
+            "--record",
+            video.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("recorded "))
+        .unwrap_or_else(|| panic!("no 'recorded N frames' line:\n{stdout}"));
+    let frames: usize = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(frames >= 1, "{line}");
+    let info = probe(&video).unwrap();
+    assert_eq!((info.width, info.height), (1280, 800));
+    assert_eq!(info.frames, frames, "{line}");
+    let decoded = decode_frames(&video).unwrap();
+    let last = decoded.last().unwrap();
+    let walls = last
+        .chunks_exact(4)
+        .filter(|p| p[..3].iter().all(|&c| (i32::from(c) - 211).abs() <= 16))
+        .count();
+    assert!(
+        walls > 3000,
+        "Push-T wall pixels in the last frame: {walls}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "window.mp4" && n != "app.png")
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
 #[test]
 fn without_a_display_it_says_so_in_one_line_and_exits_1() {
     let out = Command::new(BIN)
@@ -203,6 +254,7 @@ fn bad_values_are_usage_errors() {
         vec!["app", "--env", "moon"],
         vec!["app", "--screenshot", "x.jpg", "--exit-after", "3"],
         vec!["app", "--size", "10x10"],
+        vec!["app", "--record", "x.avi", "--exit-after", "3"],
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
         assert_eq!(

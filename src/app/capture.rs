@@ -70,6 +70,8 @@ pub struct CaptureConfig {
     pub screenshot: Option<PathBuf>,
     /// Frames to render before the screenshot / exit.
     pub exit_after: Option<u64>,
+    /// Record the window to this file from the first frames on; finished before the exit.
+    pub record: Option<PathBuf>,
 }
 
 /// How long the hook waits past N frames for the first plan and its simulator rollout before giving up.
@@ -120,11 +122,12 @@ fn screenshot_hook(
     mut timeline: ResMut<TimelineRes>,
     view: Res<ViewState>,
     mut hook: Local<HookState>,
+    recorder: Res<Recorder>,
     mut exit: MessageWriter<AppExit>,
 ) {
     stats.record(time.delta_secs());
     let Some(n) = config.exit_after else { return };
-    if stats.frames < n {
+    if stats.frames < n || (config.record.is_some() && !recorder.cli.1) {
         return;
     }
     let Some(path) = config.screenshot.clone() else {
@@ -276,6 +279,12 @@ pub struct Recorder {
     done_rx: Receiver<Result<String, String>>,
     /// Highest frame rate of recordings (lower when the window draws fewer frames). 1–60, default 20.
     pub fps: u32,
+    /// The outcome of the last finished recording ("recorded N frames to …" or why it failed).
+    pub finished: Option<Result<String, String>>,
+    /// `--record`: the recording was started / the file is finished and reported.
+    cli: (bool, bool),
+    /// `--record`: the stop was requested.
+    stop_sent: bool,
 }
 
 impl Default for Recorder {
@@ -286,6 +295,9 @@ impl Default for Recorder {
             done_tx,
             done_rx,
             fps: 20,
+            finished: None,
+            cli: (false, false),
+            stop_sent: false,
         }
     }
 }
@@ -381,10 +393,11 @@ fn record_system(
     window: Single<&Window>,
 ) {
     for msg in recorder.done_rx.try_iter().collect::<Vec<_>>() {
-        match msg {
-            Ok(text) => ui.toast(text, false),
+        match &msg {
+            Ok(text) => ui.toast(text.clone(), false),
             Err(e) => ui.toast(format!("recording failed: {e}"), true),
         }
+        recorder.finished = Some(msg);
     }
     if cmds.read().any(|c| *c == AppCommand::ToggleRecord) {
         if let Some(a) = recorder.active.take() {
@@ -430,11 +443,64 @@ fn record_system(
         });
 }
 
+/// `--record`: presses Record (the R key's command) on the first frame; at `--exit-after` frames presses it
+/// again and waits for the encoder to finish the file, printing its outcome (an error exits 1).
+fn cli_record_system(
+    config: Res<CaptureConfig>,
+    stats: Res<FrameStats>,
+    mut recorder: ResMut<Recorder>,
+    mut ui: ResMut<UiState>,
+    mut cmds: MessageWriter<AppCommand>,
+    mut exit: MessageWriter<AppExit>,
+    mut stopped_at: Local<Option<Instant>>,
+) {
+    let Some(path) = &config.record else { return };
+    let (started, done) = recorder.cli;
+    if done || stats.frames == 0 {
+        return;
+    }
+    if !started {
+        ui.controls.record_path = path.display().to_string();
+        cmds.write(AppCommand::ToggleRecord);
+        recorder.cli.0 = true;
+        return;
+    }
+    if config.exit_after.is_none_or(|n| stats.frames < n) {
+        return;
+    }
+    if !recorder.stop_sent {
+        // The start command is read by `record_system`; stop once the recording is running.
+        if recorder.active.is_some() {
+            cmds.write(AppCommand::ToggleRecord);
+            recorder.stop_sent = true;
+            *stopped_at = Some(Instant::now());
+        }
+        return;
+    }
+    match recorder.finished.clone() {
+        Some(Ok(text)) => {
+            println!("{text}");
+            recorder.cli.1 = true;
+        }
+        Some(Err(e)) => {
+            eprintln!("error: recording failed: {e}");
+            recorder.cli.1 = true;
+            exit.write(AppExit::error());
+        }
+        None if stopped_at.is_some_and(|t| t.elapsed() > SCREENSHOT_WAIT) => {
+            eprintln!("error: the recording was not finished within {SCREENSHOT_WAIT:?}");
+            recorder.cli.1 = true;
+            exit.write(AppExit::error());
+        }
+        None => {}
+    }
+}
+
 /// Frame statistics, the screenshot hook and recording.
 pub fn capture_plugin(app: &mut App) {
     app.init_resource::<FrameStats>()
         .init_resource::<Recorder>()
-        .add_systems(Update, (screenshot_hook, record_system));
+        .add_systems(Update, (screenshot_hook, record_system, cli_record_system));
 }
 
 #[cfg(test)]

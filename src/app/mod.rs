@@ -77,6 +77,8 @@ pub struct AppConfig {
     pub screenshot: Option<PathBuf>,
     /// Test hook: frames to render before exiting.
     pub exit_after: Option<u64>,
+    /// Start recording the window to this file at launch (stopped and finished at `exit_after`).
+    pub record: Option<PathBuf>,
     /// Window size in logical pixels. Default 1280×800.
     pub window: (u32, u32),
     /// History memory settings.
@@ -94,6 +96,7 @@ impl Default for AppConfig {
             open: None,
             screenshot: None,
             exit_after: None,
+            record: None,
             window: (1280, 800),
             history: HistoryConfig::default(),
         }
@@ -204,6 +207,7 @@ pub fn run(config: AppConfig) -> Result<(), AppError> {
     .insert_resource(CaptureConfig {
         screenshot: config.screenshot.clone(),
         exit_after: config.exit_after,
+        record: config.record.clone(),
     })
     .init_resource::<files::FileJobsRes>()
     .add_plugins((

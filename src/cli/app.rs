@@ -34,6 +34,10 @@ pub struct AppArgs {
     /// Render this many frames, then exit (with --screenshot: then take the screenshot).
     #[arg(long)]
     pub exit_after: Option<u64>,
+    /// Start recording the window to this .mp4 or .gif as soon as it opens (as the R key does); with
+    /// --exit-after, the recording stops after that many frames and the file is finished before exit.
+    #[arg(long)]
+    pub record: Option<PathBuf>,
     /// Window size, WIDTHxHEIGHT in logical pixels.
     #[arg(long, default_value = "1280x800", value_parser = parse_size)]
     pub size: (u32, u32),
@@ -69,6 +73,18 @@ pub fn run(args: AppArgs) -> anyhow::Result<()> {
             )));
         }
     }
+    if let Some(p) = &args.record {
+        let ext = p
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        if !matches!(ext.as_deref(), Some("mp4" | "gif")) {
+            return Err(super::usage(format!(
+                "--record must name a .mp4 or .gif file, got {}",
+                p.display()
+            )));
+        }
+    }
     open_window(args)
 }
 
@@ -83,6 +99,7 @@ fn open_window(args: AppArgs) -> anyhow::Result<()> {
         open: args.open,
         screenshot: args.screenshot,
         exit_after: args.exit_after,
+        record: args.record,
         window: args.size,
         ..Default::default()
     };

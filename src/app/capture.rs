@@ -257,8 +257,15 @@ fn thread_cpu() -> Option<(f64, f64)> {
 
 #[allow(clippy::large_enum_variant)] // one message per frame through a channel; boxing buys nothing
 enum EncoderMsg {
-    Frame(Image),
-    Finish,
+    /// A captured window and its frame slot: round(seconds since the start × fps) when it was requested.
+    Frame(Image, u64),
+    /// Stop at this slot.
+    Finish(u64),
+}
+
+/// Frame periods a frame captured at slot `from` stays on screen until the next one at slot `to` (≥ 1).
+fn periods_between(from: u64, to: u64) -> u32 {
+    u32::try_from(to.saturating_sub(from).max(1)).unwrap_or(u32::MAX)
 }
 
 /// A running recording.
@@ -269,6 +276,13 @@ struct Active {
     last_capture: Option<Instant>,
     path: PathBuf,
     dropped: Arc<Mutex<u64>>,
+}
+
+impl Active {
+    /// The frame slot of now: round(seconds since the start × fps).
+    fn slot_now(&self) -> u64 {
+        (self.started.elapsed().as_secs_f64() * f64::from(self.fps)).round() as u64
+    }
 }
 
 /// In-app recording state.
@@ -357,14 +371,33 @@ fn start_recording(
             let result = (|| {
                 let mut writer =
                     VideoWriter::create(&p, size.x, size.y, fps).map_err(|e| e.to_string())?;
+                // Each frame is written when the next arrives, held for the slots in between, so frames
+                // the window could not capture (or the bounded channel dropped) keep the video's pace
+                // equal to the wall clock instead of speeding it up.
+                let mut pending: Option<(Vec<u8>, u64)> = None;
+                let mut end = None;
                 while let Ok(msg) = rx.recv() {
                     match msg {
-                        EncoderMsg::Frame(img) => {
+                        EncoderMsg::Frame(img, slot) => {
                             let rgba = crop(&img, min, size)?;
-                            writer.push_frame(&rgba).map_err(|e| e.to_string())?;
+                            if let Some((prev, at)) = pending.take() {
+                                writer
+                                    .push_frame_for(&prev, periods_between(at, slot))
+                                    .map_err(|e| e.to_string())?;
+                            }
+                            pending = Some((rgba, slot));
                         }
-                        EncoderMsg::Finish => break,
+                        EncoderMsg::Finish(slot) => {
+                            end = Some(slot);
+                            break;
+                        }
                     }
+                }
+                if let Some((prev, at)) = pending {
+                    let to = end.unwrap_or(at + 1);
+                    writer
+                        .push_frame_for(&prev, periods_between(at, to))
+                        .map_err(|e| e.to_string())?;
                 }
                 let frames = writer.frames();
                 let out = writer.finish().map_err(|e| e.to_string())?;
@@ -402,7 +435,7 @@ fn record_system(
     if cmds.read().any(|c| *c == AppCommand::ToggleRecord) {
         if let Some(a) = recorder.active.take() {
             let dropped = a.dropped.lock().map_or(0, |d| *d);
-            a.tx.send(EncoderMsg::Finish).ok();
+            a.tx.send(EncoderMsg::Finish(a.slot_now())).ok();
             ui.toast(
                 format!("finishing {} ({dropped} frames dropped)…", a.path.display()),
                 false,
@@ -430,12 +463,15 @@ fn record_system(
         return;
     }
     a.last_capture = Some(Instant::now());
+    let slot = a.slot_now();
     let tx = a.tx.clone();
     let dropped = a.dropped.clone();
     commands
         .spawn(Screenshot::primary_window())
         .observe(move |ev: On<ScreenshotCaptured>| {
-            if let Err(TrySendError::Full(_)) = tx.try_send(EncoderMsg::Frame(ev.image.clone())) {
+            if let Err(TrySendError::Full(_)) =
+                tx.try_send(EncoderMsg::Frame(ev.image.clone(), slot))
+            {
                 if let Ok(mut d) = dropped.lock() {
                     *d += 1;
                 }
@@ -506,6 +542,15 @@ pub fn capture_plugin(app: &mut App) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn held_frames_span_the_slots_to_the_next_capture() {
+        assert_eq!(periods_between(3, 4), 1);
+        assert_eq!(periods_between(3, 7), 4);
+        // Two captures in one slot (or out of order) still give each frame one period.
+        assert_eq!(periods_between(5, 5), 1);
+        assert_eq!(periods_between(6, 5), 1);
+    }
 
     #[test]
     fn frame_stats_quantiles() {

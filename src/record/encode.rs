@@ -205,6 +205,12 @@ impl VideoWriter {
     /// Appends one frame: `rgba` holds width×height×4 bytes, row-major, top row first, RGBA8 (alpha is
     /// ignored). After an error the writer is closed (its temp file deleted) and refuses further frames.
     pub fn push_frame(&mut self, rgba: &[u8]) -> Result<(), RecordError> {
+        self.push_frame_for(rgba, 1)
+    }
+
+    /// Like [`VideoWriter::push_frame`], but the frame stays on screen for `periods` frame periods
+    /// (`periods`/fps seconds; 0 counts as 1): a live capture that skipped frames keeps its wall-clock pace.
+    pub fn push_frame_for(&mut self, rgba: &[u8], periods: u32) -> Result<(), RecordError> {
         let expected = self.width as usize * self.height as usize * 4;
         if rgba.len() != expected {
             return Err(RecordError::FrameSize {
@@ -221,8 +227,8 @@ impl VideoWriter {
         };
         let start = Instant::now();
         let result = match sink {
-            Sink::Mp4(s) => s.push(rgba),
-            Sink::Gif(s) => s.push(rgba),
+            Sink::Mp4(s) => s.push(rgba, periods),
+            Sink::Gif(s) => s.push(rgba, periods),
         };
         self.encode_time += start.elapsed();
         match result {

@@ -251,3 +251,22 @@ fn a_full_disk_is_reported_and_cleaned_up() {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }
+
+#[test]
+fn held_frames_keep_their_wall_clock_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["held.mp4", "held.gif"] {
+        let path = dir.path().join(name);
+        let mut writer = VideoWriter::create(&path, 32, 32, 10).unwrap();
+        // Frames shown for 1, 3 and 2 periods at 10 fps: 3 frames, 0.6 s.
+        for (k, periods) in [1u32, 3, 2].into_iter().enumerate() {
+            let frame = synthetic_frame(32, 32, 2 + 4 * k as u32, 4, 8);
+            writer.push_frame_for(&frame, periods).unwrap();
+        }
+        assert_eq!(writer.frames(), 3);
+        writer.finish().unwrap();
+        let info = probe(&path).unwrap();
+        assert_eq!(info.frames, 3, "{name}");
+        assert!((info.duration_s - 0.6).abs() < 1e-6, "{name}: {info:?}");
+    }
+}

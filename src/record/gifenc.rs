@@ -24,6 +24,8 @@ pub(super) struct GifSink {
     height: usize,
     fps: u32,
     frames: u64,
+    /// Frame periods written so far (a held frame spans several).
+    slots: u64,
     prev: Vec<u8>,
     quant: Quantizer,
 }
@@ -45,14 +47,21 @@ impl GifSink {
             height: height as usize,
             fps,
             frames: 0,
+            slots: 0,
             prev: Vec::new(),
             quant: Quantizer::default(),
         })
     }
 
-    /// Appends one RGBA frame (already size-checked; alpha is ignored, frames are opaque).
-    pub(super) fn push(&mut self, rgba: &[u8]) -> Result<(), SinkError> {
-        let delay = frame_delay_cs(self.frames, self.fps);
+    /// Appends one RGBA frame (already size-checked; alpha is ignored, frames are opaque) shown for
+    /// `periods` ≥ 1 frame periods.
+    pub(super) fn push(&mut self, rgba: &[u8], periods: u32) -> Result<(), SinkError> {
+        let periods = u64::from(periods.max(1));
+        let delay = (self.slots..self.slots + periods)
+            .map(|k| u32::from(frame_delay_cs(k, self.fps)))
+            .sum::<u32>()
+            .min(u32::from(u16::MAX)) as u16;
+        self.slots += periods;
         let region = if self.prev.is_empty() {
             Some(Rect {
                 x: 0,

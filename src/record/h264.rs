@@ -46,6 +46,8 @@ pub(super) struct Mp4Sink {
     pps: Option<Vec<u8>>,
     track_added: bool,
     frames: u64,
+    /// Frame periods written so far (a held frame spans several); the next sample starts here.
+    slots: u64,
     sample: Vec<u8>,
 }
 
@@ -94,12 +96,14 @@ impl Mp4Sink {
             pps: None,
             track_added: false,
             frames: 0,
+            slots: 0,
             sample: Vec::new(),
         })
     }
 
-    /// Encodes one RGBA frame (already size-checked) and appends it as one sample, 1/fps seconds long.
-    pub(super) fn push(&mut self, rgba: &[u8]) -> Result<(), SinkError> {
+    /// Encodes one RGBA frame (already size-checked) and appends it as one sample, `periods`/fps seconds
+    /// long (`periods` ≥ 1).
+    pub(super) fn push(&mut self, rgba: &[u8], periods: u32) -> Result<(), SinkError> {
         self.yuv
             .read_rgba8(RgbaSliceU8::new(rgba, (self.width, self.height)));
         let stream = self
@@ -166,14 +170,15 @@ impl Mp4Sink {
             self.track_added = true;
         }
         let sample = Mp4Sample {
-            start_time: self.frames * u64::from(TICKS_PER_FRAME),
-            duration: TICKS_PER_FRAME,
+            start_time: self.slots * u64::from(TICKS_PER_FRAME),
+            duration: TICKS_PER_FRAME.saturating_mul(periods.max(1)),
             rendering_offset: 0,
             is_sync: has_idr,
             bytes: bytes::Bytes::copy_from_slice(&self.sample),
         };
         self.muxer.write_sample(1, &sample).map_err(mux_error)?;
         self.frames += 1;
+        self.slots += u64::from(periods.max(1));
         Ok(())
     }
 

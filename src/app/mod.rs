@@ -10,8 +10,8 @@
 //! - `view`: cameras, fitting, pan/zoom; `draw`, `envdraw`, `overlay_build`, `overlay`, `ribbon`: the scene
 //!   and overlays (the ribbon is a custom WGSL shader, `shaders/ribbon.wgsl`); `simulate`: simulator
 //!   rollouts off the UI thread; `manip`: dragging start and goal;
-//! - `ui`, `controls`, `plots`: the egui panels; `files`: save/open/export; `capture`: frame statistics,
-//!   the screenshot test hook and in-app recording.
+//! - `ui`, `controls`, `plots`: the egui panels; `files`: save/open/export; `capture`: frame statistics
+//!   and the screenshot test hook; `recording`: in-app video recording (R, `--record`).
 //!
 //! The UI never waits on the planner: workers send snapshots over bounded channels that drop the oldest
 //! when the UI lags, and every file, simulator and encoder job runs on its own thread.
@@ -30,6 +30,7 @@ pub mod overlay_build;
 pub mod params_diff;
 pub mod plots;
 pub mod rate;
+pub mod recording;
 pub mod ribbon;
 pub mod session;
 pub mod simulate;
@@ -219,6 +220,7 @@ pub fn run(config: AppConfig) -> Result<(), AppError> {
         manip::manip_plugin,
         ui::ui_plugin,
         capture::capture_plugin,
+        recording::recording_plugin,
     ))
     .add_systems(
         Update,

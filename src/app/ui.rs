@@ -10,12 +10,13 @@ use bevy_egui::{egui, EguiContexts, EguiPrimaryContextPass};
 
 use crate::plan::Phase;
 
-use super::capture::{FrameStats, Recorder};
+use super::capture::FrameStats;
 use super::commands::{AppCommand, EguiFocus};
 use super::controls::{controls_ui, ControlsState};
 use super::lanes::Lanes;
 use super::overlay::{Overlays, ViewState};
 use super::plots::plots_ui;
+use super::recording::Recorder;
 use super::timeline::TimelineRes;
 use super::timeline_ui::timeline_ui;
 use super::view::SceneRect;

@@ -355,3 +355,59 @@ pub fn params_ui(ui: &mut egui::Ui, params: &mut PlannerParams) -> bool {
     }
     apply
 }
+
+#[cfg(test)]
+mod tests {
+    //! The settings panel driven through egui's accessibility tree (egui_kittest), as a user clicks it.
+    use egui_kittest::kittest::Queryable as _;
+    use egui_kittest::Harness;
+
+    use super::*;
+    use crate::plan::GraspParams;
+
+    /// A harness around `params_ui` over GRASP defaults; the bool records whether an edit asked to apply.
+    fn grasp_panel() -> Harness<'static, (PlannerParams, bool)> {
+        Harness::new_ui_state(
+            |ui, state: &mut (PlannerParams, bool)| {
+                state.1 |= params_ui(ui, &mut state.0);
+            },
+            (PlannerParams::Grasp(GraspParams::default()), false),
+        )
+    }
+
+    fn grasp(state: &(PlannerParams, bool)) -> &GraspParams {
+        match &state.0 {
+            PlannerParams::Grasp(p) => p,
+            other => panic!("expected GRASP params, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn switches_flip_the_grasp_ablations_and_apply_at_once() {
+        let mut h = grasp_panel();
+        h.run();
+        assert!(!h.state().1, "nothing edited yet");
+        for label in ["noise", "sync", "stop-grad on states", "dense goal shaping"] {
+            h.get_by_label(label).click();
+            h.run();
+        }
+        let p = grasp(h.state());
+        assert!(h.state().1, "a click applies immediately");
+        assert!(!p.noise_enabled && !p.sync_enabled && !p.goal_shaping);
+        assert!(
+            p.state_gradients,
+            "unticking stop-grad turns state gradients on"
+        );
+    }
+
+    #[test]
+    fn sync_mode_radio_selects_cem_sync() {
+        let mut h = grasp_panel();
+        h.run();
+        assert_eq!(grasp(h.state()).sync_mode, SyncMode::Gd);
+        h.get_by_label("CEM").click();
+        h.run();
+        assert_eq!(grasp(h.state()).sync_mode, SyncMode::Cem);
+        assert!(h.state().1);
+    }
+}

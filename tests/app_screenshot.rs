@@ -190,8 +190,11 @@ fn a_saved_run_opens_in_the_window() {
 fn the_app_records_the_window_to_an_mp4() {
     let dir = tempfile::tempdir().unwrap();
     let video = dir.path().join("window.mp4");
+    let launched = Instant::now();
     let (stdout, _) = run_window(
         &[
+            "--env",
+            "pusht",
             "--horizon",
             "10",
             "--exit-after",
@@ -214,6 +217,14 @@ fn the_app_records_the_window_to_an_mp4() {
     let info = probe(&video).unwrap();
     assert_eq!((info.width, info.height), (1280, 800));
     assert_eq!(info.frames, frames, "{line}");
+    // Frames are held until the next capture, so the video lasts about as long as the recording ran: at
+    // least one 1/20 s period per frame, at most the process's whole run.
+    let wall = launched.elapsed().as_secs_f64();
+    assert!(
+        info.duration_s >= frames as f64 / 20.0 - 1e-9 && info.duration_s <= wall,
+        "video {:.2} s for {frames} frames, process ran {wall:.2} s",
+        info.duration_s
+    );
     let decoded = decode_frames(&video).unwrap();
     let last = decoded.last().unwrap();
     let walls = last

@@ -1,12 +1,14 @@
 //! In-app recording (R): every 1/fps s a Bevy `Screenshot` of the window is taken, its observer hands the image
 //! to an encoder thread over a bounded channel (a full channel drops the frame, never the UI), and the thread
 //! crops it (window or scene only) and streams it into `record::VideoWriter`, holding each frame until the
-//! next so the video keeps the window's pace. `--record F` presses Record at launch and, with `--exit-after`,
-//! finishes the file before the app exits.
+//! next so the video keeps the window's pace. Stopping waits (briefly) for screenshots still in flight, and a
+//! recording still running when the app exits is finished before the process ends. `--record F` presses
+//! Record at launch and, with `--exit-after`, finishes the file before the app exits.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bevy::image::Image;
 use bevy::prelude::*;
@@ -20,6 +22,11 @@ use super::commands::AppCommand;
 use super::ui::UiState;
 use super::view::SceneRect;
 
+/// How long a stop waits for screenshots already requested (they arrive a frame or two later).
+const STOP_GRACE: Duration = Duration::from_secs(2);
+/// How long the app waits at exit for a running recording's file to be finished.
+const EXIT_WAIT: Duration = Duration::from_secs(30);
+
 #[allow(clippy::large_enum_variant)] // one message per frame through a channel; boxing buys nothing
 enum EncoderMsg {
     /// A captured window and its frame slot: round(seconds since the start × fps) when it was requested.
@@ -28,19 +35,28 @@ enum EncoderMsg {
     Finish(u64),
 }
 
+/// What an encoder thread reports when it ends: the recording's id and its outcome.
+type Outcome = (u64, Result<String, String>);
+
 /// Frame periods a frame captured at slot `from` stays on screen until the next one at slot `to` (≥ 1).
 fn periods_between(from: u64, to: u64) -> u32 {
     u32::try_from(to.saturating_sub(from).max(1)).unwrap_or(u32::MAX)
 }
 
-/// A running recording.
+/// A recording in progress.
 struct Active {
+    id: u64,
     tx: Sender<EncoderMsg>,
     fps: u32,
     started: Instant,
     last_capture: Option<Instant>,
     path: PathBuf,
-    dropped: Arc<Mutex<u64>>,
+    dropped: Arc<AtomicU64>,
+    /// Screenshots requested whose image has not reached the encoder channel yet.
+    in_flight: Arc<AtomicUsize>,
+    /// Record was pressed again: the slot to end at and when. No new captures; `Finish` goes out once the
+    /// screenshots in flight have landed (or after [`STOP_GRACE`]).
+    stopping: Option<(u64, Instant)>,
 }
 
 impl Active {
@@ -54,16 +70,23 @@ impl Active {
 #[derive(Resource)]
 pub struct Recorder {
     active: Option<Active>,
-    done_tx: Sender<Result<String, String>>,
-    done_rx: Receiver<Result<String, String>>,
-    /// Highest frame rate of recordings (lower when the window draws fewer frames). 1–60, default 20.
+    done_tx: Sender<Outcome>,
+    done_rx: Receiver<Outcome>,
+    /// Frame rate of recordings (slots per second; a slower window holds frames longer). 1–60, default 20.
     pub fps: u32,
-    /// The outcome of the last finished recording ("recorded N frames to …" or why it failed).
-    pub finished: Option<Result<String, String>>,
-    /// `--record`: the recording was started / the file is finished and reported.
-    cli: (bool, bool),
-    /// `--record`: the stop was requested.
-    stop_sent: bool,
+    next_id: u64,
+    /// Outcomes of finished recordings, oldest first ("recorded N frames to …" or why it failed).
+    finished: Vec<Outcome>,
+    cli: CliRecord,
+}
+
+/// Progress of `--record`.
+#[derive(Default)]
+struct CliRecord {
+    started: bool,
+    /// The recording whose outcome the exit waits for (None: not known yet), and since when.
+    waiting: Option<(Option<u64>, Instant)>,
+    done: bool,
 }
 
 impl Default for Recorder {
@@ -74,9 +97,9 @@ impl Default for Recorder {
             done_tx,
             done_rx,
             fps: 20,
-            finished: None,
-            cli: (false, false),
-            stop_sent: false,
+            next_id: 0,
+            finished: Vec::new(),
+            cli: CliRecord::default(),
         }
     }
 }
@@ -84,18 +107,39 @@ impl Default for Recorder {
 impl Recorder {
     /// `--record`: the file is finished and its outcome printed.
     pub fn cli_finished(&self) -> bool {
-        self.cli.1
+        self.cli.done
     }
 
-    /// "REC 3.2 s to path" while recording.
+    /// "REC 3.2 s to path" while recording, "finishing path…" while stopping.
     pub fn status_text(&self) -> Option<String> {
-        self.active.as_ref().map(|a| {
-            format!(
+        self.active.as_ref().map(|a| match a.stopping {
+            Some(_) => format!("finishing {}…", a.path.display()),
+            None => format!(
                 "REC {:.1} s to {}",
                 a.started.elapsed().as_secs_f32(),
                 a.path.display()
-            )
+            ),
         })
+    }
+
+    /// The outcome of recording `id`, once its encoder has ended.
+    fn outcome(&self, id: u64) -> Option<&Result<String, String>> {
+        self.finished.iter().find(|(i, _)| *i == id).map(|(_, r)| r)
+    }
+
+    /// Takes the encoder threads' reports: toasts each, drops an `active` whose encoder already ended
+    /// (it failed), and keeps the outcome.
+    fn collect_outcomes(&mut self, mut toast: impl FnMut(String, bool)) {
+        for (id, result) in self.done_rx.try_iter().collect::<Vec<_>>() {
+            match &result {
+                Ok(text) => toast(text.clone(), false),
+                Err(e) => toast(format!("recording failed: {e}"), true),
+            }
+            if self.active.as_ref().is_some_and(|a| a.id == id) {
+                self.active = None;
+            }
+            self.finished.push((id, result));
+        }
     }
 }
 
@@ -130,11 +174,13 @@ fn start_recording(
     window: UVec2,
     scene: Option<SceneRect>,
     fps: u32,
-    done: Sender<Result<String, String>>,
+    id: u64,
+    done: Sender<Outcome>,
 ) -> Active {
     let (min, size) = record_region(window, scene.as_ref());
     let (tx, rx) = bounded::<EncoderMsg>(4);
     let p = path.clone();
+    let thread_done = done.clone();
     std::thread::Builder::new()
         .name("recorder".into())
         .spawn(move || {
@@ -173,16 +219,23 @@ fn start_recording(
                 let out = writer.finish().map_err(|e| e.to_string())?;
                 Ok(format!("recorded {frames} frames to {}", out.display()))
             })();
-            done.send(result).ok();
+            thread_done.send((id, result)).ok();
+        })
+        .map_err(|e| {
+            done.send((id, Err(format!("cannot start the encoder thread: {e}"))))
+                .ok()
         })
         .ok();
     Active {
+        id,
         tx,
         fps,
         started: Instant::now(),
         last_capture: None,
         path,
-        dropped: Arc::new(Mutex::new(0)),
+        dropped: Arc::new(AtomicU64::new(0)),
+        in_flight: Arc::new(AtomicUsize::new(0)),
+        stopping: None,
     }
 }
 
@@ -192,43 +245,47 @@ fn record_system(
     mut recorder: ResMut<Recorder>,
     mut ui: ResMut<UiState>,
     rect: Res<SceneRect>,
-    stats: Res<FrameStats>,
     window: Single<&Window>,
 ) {
-    for msg in recorder.done_rx.try_iter().collect::<Vec<_>>() {
-        match &msg {
-            Ok(text) => ui.toast(text.clone(), false),
-            Err(e) => ui.toast(format!("recording failed: {e}"), true),
-        }
-        recorder.finished = Some(msg);
-    }
+    recorder.collect_outcomes(|text, error| ui.toast(text, error));
     if cmds.read().any(|c| *c == AppCommand::ToggleRecord) {
-        if let Some(a) = recorder.active.take() {
-            let dropped = a.dropped.lock().map_or(0, |d| *d);
-            a.tx.send(EncoderMsg::Finish(a.slot_now())).ok();
-            ui.toast(
-                format!("finishing {} ({dropped} frames dropped)…", a.path.display()),
-                false,
-            );
-        } else {
-            let path = PathBuf::from(ui.controls.record_path.trim());
-            let scene = ui.controls.record_scene_only.then_some(*rect);
-            let size = UVec2::new(window.physical_width(), window.physical_height());
-            // The video plays at the rate frames are actually captured (a software-rendered window may
-            // draw fewer than `fps` frames a second), so playback speed matches what was on screen.
-            let measured = 1000.0 / stats.median_ms().max(1.0);
-            let fps = (measured.round() as u32).clamp(1, recorder.fps.clamp(1, 60));
-            let done = recorder.done_tx.clone();
-            recorder.active = Some(start_recording(path, size, scene, fps, done));
+        match recorder.active.as_mut() {
+            Some(a) if a.stopping.is_none() => {
+                a.stopping = Some((a.slot_now(), Instant::now()));
+                let dropped = a.dropped.load(Ordering::Relaxed);
+                let text = format!("finishing {} ({dropped} frames dropped)…", a.path.display());
+                ui.toast(text, false);
+            }
+            Some(_) => {} // already finishing
+            None => {
+                let path = PathBuf::from(ui.controls.record_path.trim());
+                let scene = ui.controls.record_scene_only.then_some(*rect);
+                let size = UVec2::new(window.physical_width(), window.physical_height());
+                let fps = recorder.fps.clamp(1, 60);
+                let id = recorder.next_id;
+                recorder.next_id += 1;
+                let done = recorder.done_tx.clone();
+                recorder.active = Some(start_recording(path, size, scene, fps, id, done));
+            }
         }
     }
     let Some(a) = recorder.active.as_mut() else {
         return;
     };
-    let fps = a.fps;
+    if let Some((slot, since)) = a.stopping {
+        // Finish once the screenshots already asked for have landed (or give up on them after a grace).
+        if a.in_flight.load(Ordering::Acquire) > 0 && since.elapsed() < STOP_GRACE {
+            return;
+        }
+        match a.tx.try_send(EncoderMsg::Finish(slot)) {
+            Ok(()) | Err(TrySendError::Disconnected(_)) => recorder.active = None,
+            Err(TrySendError::Full(_)) => {} // the encoder is busy: try again next frame
+        }
+        return;
+    }
     let due = a
         .last_capture
-        .is_none_or(|t| t.elapsed().as_secs_f32() >= 1.0 / fps as f32);
+        .is_none_or(|t| t.elapsed().as_secs_f32() >= 1.0 / a.fps as f32);
     if !due {
         return;
     }
@@ -236,21 +293,23 @@ fn record_system(
     let slot = a.slot_now();
     let tx = a.tx.clone();
     let dropped = a.dropped.clone();
+    let in_flight = a.in_flight.clone();
+    in_flight.fetch_add(1, Ordering::AcqRel);
     commands
         .spawn(Screenshot::primary_window())
         .observe(move |ev: On<ScreenshotCaptured>| {
             if let Err(TrySendError::Full(_)) =
                 tx.try_send(EncoderMsg::Frame(ev.image.clone(), slot))
             {
-                if let Ok(mut d) = dropped.lock() {
-                    *d += 1;
-                }
+                dropped.fetch_add(1, Ordering::Relaxed);
             }
+            in_flight.fetch_sub(1, Ordering::AcqRel);
         });
 }
 
 /// `--record`: presses Record (the R key's command) on the first frame; at `--exit-after` frames presses it
-/// again and waits for the encoder to finish the file, printing its outcome (an error exits 1).
+/// again (unless the user already stopped it) and waits for the encoder to finish that recording, printing
+/// its outcome (an error, or no outcome within the screenshot wait, exits 1).
 fn cli_record_system(
     config: Res<CaptureConfig>,
     stats: Res<FrameStats>,
@@ -258,54 +317,106 @@ fn cli_record_system(
     mut ui: ResMut<UiState>,
     mut cmds: MessageWriter<AppCommand>,
     mut exit: MessageWriter<AppExit>,
-    mut stopped_at: Local<Option<Instant>>,
 ) {
     let Some(path) = &config.record else { return };
-    let (started, done) = recorder.cli;
-    if done || stats.frames == 0 {
+    if recorder.cli.done || stats.frames == 0 {
         return;
     }
-    if !started {
+    if !recorder.cli.started {
         ui.controls.record_path = path.display().to_string();
         cmds.write(AppCommand::ToggleRecord);
-        recorder.cli.0 = true;
+        recorder.cli.started = true;
         return;
     }
     if config.exit_after.is_none_or(|n| stats.frames < n) {
         return;
     }
-    if !recorder.stop_sent {
-        // The start command is read by `record_system`; stop once the recording is running.
-        if recorder.active.is_some() {
-            cmds.write(AppCommand::ToggleRecord);
-            recorder.stop_sent = true;
-            *stopped_at = Some(Instant::now());
+    let (id, since) = match recorder.cli.waiting {
+        Some((Some(id), since)) => (id, since),
+        waiting => {
+            let since = waiting.map_or_else(Instant::now, |(_, t)| t);
+            // The recording to wait for: the running one (stopped now), else the last one started.
+            let id = match recorder.active.as_ref() {
+                Some(a) => {
+                    if a.stopping.is_none() {
+                        cmds.write(AppCommand::ToggleRecord);
+                    }
+                    Some(a.id)
+                }
+                None => recorder.next_id.checked_sub(1),
+            };
+            recorder.cli.waiting = Some((id, since));
+            match id {
+                Some(id) => (id, since),
+                None if since.elapsed() > SCREENSHOT_WAIT => {
+                    eprintln!("error: the recording never started");
+                    recorder.cli.done = true;
+                    exit.write(AppExit::error());
+                    return;
+                }
+                None => return, // the start command has not been read yet
+            }
         }
-        return;
-    }
-    match recorder.finished.clone() {
+    };
+    match recorder.outcome(id).cloned() {
         Some(Ok(text)) => {
             println!("{text}");
-            recorder.cli.1 = true;
+            recorder.cli.done = true;
         }
         Some(Err(e)) => {
             eprintln!("error: recording failed: {e}");
-            recorder.cli.1 = true;
+            recorder.cli.done = true;
             exit.write(AppExit::error());
         }
-        None if stopped_at.is_some_and(|t| t.elapsed() > SCREENSHOT_WAIT) => {
+        None if since.elapsed() > SCREENSHOT_WAIT => {
             eprintln!("error: the recording was not finished within {SCREENSHOT_WAIT:?}");
-            recorder.cli.1 = true;
+            recorder.cli.done = true;
             exit.write(AppExit::error());
         }
         None => {}
     }
 }
 
+/// On exit (window closed, Ctrl+Q, the test hook), a recording still running is finished — frames in flight
+/// are given up — and the app waits up to [`EXIT_WAIT`] for the file, so what was recorded is not lost.
+fn finish_on_exit(mut exits: MessageReader<AppExit>, mut recorder: ResMut<Recorder>) {
+    if exits.read().next().is_none() {
+        return;
+    }
+    let Some(a) = recorder.active.take() else {
+        return;
+    };
+    let slot = a.stopping.map_or_else(|| a.slot_now(), |(s, _)| s);
+    if a.tx
+        .send_timeout(EncoderMsg::Finish(slot), EXIT_WAIT)
+        .is_err()
+    {
+        return;
+    }
+    let deadline = Instant::now() + EXIT_WAIT;
+    while let Ok((id, result)) = recorder
+        .done_rx
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    {
+        if id == a.id {
+            match result {
+                Ok(text) => println!("{text}"),
+                Err(e) => eprintln!("error: recording failed: {e}"),
+            }
+            return;
+        }
+    }
+    eprintln!(
+        "error: the recording {} was not finished at exit",
+        a.path.display()
+    );
+}
+
 /// In-app recording and `--record`.
 pub fn recording_plugin(app: &mut App) {
     app.init_resource::<Recorder>()
-        .add_systems(Update, (record_system, cli_record_system));
+        .add_systems(Update, (record_system, cli_record_system))
+        .add_systems(Last, finish_on_exit);
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
-    /// Defaults for `env` and `planner`: H = 50 (Push-T; 40 elsewhere… see [`RunSpec::default_horizon`]).
+    /// Defaults for `env` and `planner`: the env's [`RunSpec::default_horizon`], at most 50,000 iterations.
     pub fn new(env: EnvKind, planner: PlannerKind, seed: u64) -> Self {
         RunSpec {
             env,

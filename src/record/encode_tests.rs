@@ -268,5 +268,10 @@ fn held_frames_keep_their_wall_clock_duration() {
         let info = probe(&path).unwrap();
         assert_eq!(info.frames, 3, "{name}");
         assert!((info.duration_s - 0.6).abs() < 1e-6, "{name}: {info:?}");
+        let want = [0.1, 0.3, 0.2];
+        assert_eq!(info.frame_durations_s.len(), 3, "{name}");
+        for (got, want) in info.frame_durations_s.iter().zip(want) {
+            assert!((got - want).abs() < 1e-6, "{name}: {info:?}");
+        }
     }
 }

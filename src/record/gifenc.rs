@@ -57,10 +57,7 @@ impl GifSink {
     /// `periods` ≥ 1 frame periods.
     pub(super) fn push(&mut self, rgba: &[u8], periods: u32) -> Result<(), SinkError> {
         let periods = u64::from(periods.max(1));
-        let delay = (self.slots..self.slots + periods)
-            .map(|k| u32::from(frame_delay_cs(k, self.fps)))
-            .sum::<u32>()
-            .min(u32::from(u16::MAX)) as u16;
+        let delay = delay_cs_between(self.slots, self.slots + periods, self.fps);
         self.slots += periods;
         let region = if self.prev.is_empty() {
             Some(Rect {
@@ -121,10 +118,17 @@ impl GifSink {
 }
 
 /// Display time of frame `k` in centiseconds so that frames 0..=k end at round((k+1)·100/fps) cs.
-pub(super) fn frame_delay_cs(k: u64, fps: u32) -> u16 {
+#[cfg(test)]
+fn frame_delay_cs(k: u64, fps: u32) -> u16 {
+    delay_cs_between(k, k + 1, fps)
+}
+
+/// Centiseconds from the start of frame period `from` to the start of period `to` (the sum of their
+/// `frame_delay_cs`, in O(1)), capped at the GIF maximum.
+fn delay_cs_between(from: u64, to: u64, fps: u32) -> u16 {
     let fps = u64::from(fps.max(1));
-    let end = |n: u64| (n * 200 + fps) / (2 * fps);
-    (end(k + 1) - end(k)).min(u64::from(u16::MAX)) as u16
+    let end = |n: u64| n.saturating_mul(200).saturating_add(fps) / (2 * fps);
+    (end(to) - end(from)).min(u64::from(u16::MAX)) as u16
 }
 
 /// Bounding box of the pixels whose RGB differs between `a` and `b`, or None if none does.
@@ -182,6 +186,10 @@ mod tests {
         assert!((0..30).all(|k| (3..=4).contains(&frame_delay_cs(k, 30))));
         assert_eq!(frame_delay_cs(0, 10), 10);
         assert_eq!(frame_delay_cs(5, 50), 2);
+        // A held frame spans exactly the periods it covers, and huge spans saturate instead of overflowing.
+        let held: u64 = (7..12).map(|k| u64::from(frame_delay_cs(k, 30))).sum();
+        assert_eq!(u64::from(delay_cs_between(7, 12, 30)), held);
+        assert_eq!(delay_cs_between(0, u64::MAX / 2, 30), u16::MAX);
     }
 
     #[test]

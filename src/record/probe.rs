@@ -25,6 +25,8 @@ pub struct VideoInfo {
     pub frames: usize,
     /// Total play time, seconds.
     pub duration_s: f64,
+    /// How long each frame is shown, seconds (MP4 sample durations; GIF delays).
+    pub frame_durations_s: Vec<f64>,
 }
 
 fn read_error(path: &Path, message: impl std::fmt::Display) -> RecordError {
@@ -51,12 +53,29 @@ pub fn probe(path: &Path) -> Result<VideoInfo, RecordError> {
                 .values()
                 .find(|t| matches!(t.track_type(), Ok(TrackType::Video)))
                 .ok_or_else(|| read_error(path, "no video track"))?;
+            let timescale = f64::from(track.timescale().max(1));
+            let frame_durations_s = track
+                .trak
+                .mdia
+                .minf
+                .stbl
+                .stts
+                .entries
+                .iter()
+                .flat_map(|e| {
+                    std::iter::repeat_n(
+                        f64::from(e.sample_delta) / timescale,
+                        e.sample_count as usize,
+                    )
+                })
+                .collect();
             Ok(VideoInfo {
                 format: VideoFormat::Mp4,
                 width: u32::from(track.width()),
                 height: u32::from(track.height()),
                 frames: track.sample_count() as usize,
                 duration_s: track.duration().as_secs_f64(),
+                frame_durations_s,
             })
         }
         VideoFormat::Gif => {
@@ -65,8 +84,10 @@ pub fn probe(path: &Path) -> Result<VideoInfo, RecordError> {
                 .map_err(|e| read_error(path, e))?;
             let (width, height) = (u32::from(decoder.width()), u32::from(decoder.height()));
             let (mut frames, mut centis) = (0usize, 0u64);
+            let mut frame_durations_s = Vec::new();
             while let Some(frame) = decoder.next_frame_info().map_err(|e| read_error(path, e))? {
                 centis += u64::from(frame.delay);
+                frame_durations_s.push(f64::from(frame.delay) / 100.0);
                 frames += 1;
                 // Skip the pixel data without decoding it into a buffer we do not need.
                 decoder
@@ -79,6 +100,7 @@ pub fn probe(path: &Path) -> Result<VideoInfo, RecordError> {
                 height,
                 frames,
                 duration_s: centis as f64 / 100.0,
+                frame_durations_s,
             })
         }
     }

@@ -17,6 +17,9 @@ use grasp_explorer::record::probe::{decode_frames, probe};
 
 const BIN: &str = env!("CARGO_BIN_EXE_grasp-explorer");
 
+/// Serializes the tests that start an X server.
+static WINDOW_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `cmd`, killing it after `limit`.
 fn run_with_timeout(mut cmd: Command, limit: Duration) -> Output {
     let child = cmd
@@ -85,6 +88,11 @@ fn count_near(px: &[[u8; 3]], colors: &[Rgba], tol: i32) -> usize {
 /// Runs the app under `xvfb-run` with `args` plus a 1280×800 window and `--screenshot`; returns its stdout and
 /// the screenshot's pixels after checking the exit status, the summary line and the PNG's size.
 fn run_window(args: &[&str], dir: &Path) -> (String, Vec<[u8; 3]>) {
+    // One window at a time: parallel `xvfb-run -a` can pick the same display number, and the loser's app then
+    // fails to open the display (seen in CI). A poisoned lock (an earlier window test failed) is still a lock.
+    let _one_window = WINDOW_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let xvfb = xvfb_run();
     let shot = dir.join("app.png");
     let mut cmd = Command::new(xvfb);
@@ -256,6 +264,26 @@ fn without_a_display_it_says_so_in_one_line_and_exits_1() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("no display"), "{stderr}");
+}
+
+#[test]
+fn recording_into_a_missing_directory_fails_before_the_window_opens() {
+    let out = Command::new(BIN)
+        .args([
+            "app",
+            "--record",
+            "/nonexistent-dir/x.mp4",
+            "--exit-after",
+            "3",
+        ])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("/nonexistent-dir"), "{stderr}");
 }
 
 #[test]

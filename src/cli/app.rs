@@ -84,6 +84,16 @@ pub fn run(args: AppArgs) -> anyhow::Result<()> {
                 p.display()
             )));
         }
+        // Checked before the window opens, so a typo does not cost a whole recording.
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                anyhow::bail!(
+                    "cannot record to {}: the directory {} does not exist",
+                    p.display(),
+                    dir.display()
+                );
+            }
+        }
     }
     open_window(args)
 }

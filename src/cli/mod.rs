@@ -7,6 +7,7 @@ pub mod app;
 pub mod bench;
 pub mod model;
 pub mod plan;
+pub mod progress;
 pub mod record;
 pub mod sim;
 pub mod train;

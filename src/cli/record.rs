@@ -8,11 +8,9 @@
 //! `--size`, zero `--fps`/`--every`/`--iters`, an extension other than .mp4/.gif), 1 for runtime failures
 //! (missing model, unwritable output, a full disk). Nothing is left at `--out` unless recording succeeds.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use grasp_explorer::bench::settings::{resolve, TunedSettings};
@@ -172,18 +170,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
     };
 
     let total = spec.lanes.iter().map(|l| l.iterations).max().unwrap_or(0) as u64;
-    let pb = if std::io::stderr().is_terminal() {
-        ProgressBar::new(total)
-    } else {
-        ProgressBar::hidden()
-    };
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} iterations, ETA {eta} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
+    let pb = super::progress::progress_bar(total, "iterations");
     pb.enable_steady_tick(Duration::from_millis(250));
     let result = record::record(&spec, model, &args.out, |p| {
         pb.set_position(p.iteration as u64);

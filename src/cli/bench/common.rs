@@ -1,12 +1,10 @@
 //! Flags and steps shared by `bench` and `tune`: parsing lists, budgets and check intervals into the protocol's
 //! types, loading the model, calibrating `--scale-iters`, running a session with a progress bar, printing.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::usage;
 use grasp_explorer::bench::exec::{model_identity, Executor, CALIBRATION_SEED};
@@ -293,18 +291,7 @@ pub fn scaled_budget(
 /// Runs a session with a progress bar; returns the summary.
 pub fn run_session(session: &mut Session, exec: &mut Executor) -> anyhow::Result<Summary> {
     let total = session.manifest.config.trials(session.manifest.shard).len() as u64;
-    let pb = if std::io::stderr().is_terminal() {
-        ProgressBar::new(total)
-    } else {
-        ProgressBar::hidden()
-    };
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} trials, ETA {eta} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
+    let pb = crate::cli::progress::progress_bar(total, "trials");
     pb.set_position(session.done.len() as u64);
     pb.enable_steady_tick(Duration::from_millis(500));
     let mut on_row = |r: &grasp_explorer::bench::TrialRecord| {

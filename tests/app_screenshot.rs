@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use grasp_explorer::env::scene::{PUSHT_GOAL, PUSHT_WALL};
 use grasp_explorer::env::Rgba;
 use grasp_explorer::record::palette;
 use grasp_explorer::record::probe::{decode_frames, probe};
@@ -126,6 +127,14 @@ fn ghost_pixels(px: &[[u8; 3]], horizon: usize) -> usize {
     count_near(px, &colors, 3)
 }
 
+/// The Push-T arena's walls and the ghost markers of a T = `horizon` plan are on screen.
+fn assert_walls_and_ghosts(px: &[[u8; 3]], horizon: usize) {
+    let walls = count_near(px, &[PUSHT_WALL], 4);
+    assert!(walls > 3000, "Push-T wall pixels: {walls}");
+    let ghosts = ghost_pixels(px, horizon);
+    assert!(ghosts > 200, "ghost-coloured pixels: {ghosts}");
+}
+
 /// The live optimizer in the window. Where the ghosts are after N frames depends on how many iterations the
 /// worker managed in that wall time, so this checks only what holds at any iteration: the arena's walls,
 /// the ghost markers, and a worker that ran.
@@ -155,10 +164,7 @@ fn window_screenshot_shows_pusht_and_ghosts() {
         .and_then(|w| w[0].parse().ok())
         .unwrap_or_else(|| panic!("no iteration count in the summary:\n{stdout}"));
     assert!(iterations > 0, "the worker ran no iterations:\n{stdout}");
-    let walls = count_near(&px, &[Rgba::rgb(211, 211, 211)], 4);
-    assert!(walls > 3000, "Push-T wall pixels: {walls}");
-    let ghosts = ghost_pixels(&px, 20);
-    assert!(ghosts > 200, "ghost-coloured pixels: {ghosts}");
+    assert_walls_and_ghosts(&px, 20);
 }
 
 /// A saved run opens in the window (no optimizer): deterministic content, so the env's own colours are
@@ -183,12 +189,9 @@ fn a_saved_run_opens_in_the_window() {
         dir.path(),
     );
     assert!(stdout.contains("30 iterations"), "{stdout}");
-    let goal = count_near(&px, &[Rgba::rgb(144, 238, 144)], 4);
+    let goal = count_near(&px, &[PUSHT_GOAL], 4);
     assert!(goal > 500, "goal green pixels: {goal}");
-    let walls = count_near(&px, &[Rgba::rgb(211, 211, 211)], 4);
-    assert!(walls > 3000, "Push-T wall pixels: {walls}");
-    let ghosts = ghost_pixels(&px, 20);
-    assert!(ghosts > 200, "ghost-coloured pixels: {ghosts}");
+    assert_walls_and_ghosts(&px, 20);
 }
 
 /// Recording from the app: `--record` presses Record (the command the R key sends) on the first frame and

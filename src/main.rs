@@ -9,7 +9,7 @@ fn main() {
     let parsed = cli::Cli::parse();
     let result = cli::run(parsed);
     if let Err(err) = result {
-        eprintln!("error: {err:#}");
+        eprintln!("error: {}", cli::one_line(&err));
         std::process::exit(cli::exit_code(&err));
     }
 }

@@ -152,3 +152,43 @@ fn run_and_plan_files_are_written() {
     assert_eq!(p["sim_states"].as_array().unwrap().len(), 4);
     assert_eq!(p["virtual_states"].as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn tuned_settings_must_fit_the_env_and_the_planner() {
+    let tuned = [
+        "--horizon",
+        "4",
+        "--iters",
+        "5",
+        "--tuned",
+        "assets/tuned/pusht-h10.json",
+    ];
+    let o = plan(&[&["--env", "wall"][..], &tuned].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("for pusht, not wall"), "{}", stderr(&o));
+    let o = plan(&[&["--env", "pusht", "--planner", "cem"][..], &tuned].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no settings for planner cem"),
+        "{}",
+        stderr(&o)
+    );
+    let o = plan(&[
+        "--env",
+        "pusht",
+        "--horizon",
+        "4",
+        "--tuned",
+        "no/such.json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no/such.json"), "{}", stderr(&o));
+    let o = plan(&[&["--env", "pusht", "--json"][..], &tuned].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["params"]["sync_every"], 10,
+        "the tuned settings are in force"
+    );
+    assert_eq!(v["params"]["sync_steps"], 30);
+}

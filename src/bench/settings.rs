@@ -144,7 +144,7 @@ impl TunedSettings {
 }
 
 /// The base preset of a family (`grasp`, `cem`, `gd`, `latco`).
-fn family_base(kind: PlannerKind) -> PlannerKind {
+pub fn family_base(kind: PlannerKind) -> PlannerKind {
     match kind.default_params() {
         PlannerParams::Grasp(_) => PlannerKind::Grasp,
         PlannerParams::Cem(_) => PlannerKind::Cem,

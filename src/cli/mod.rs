@@ -35,6 +35,23 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
     }
 }
 
+/// The error as one line: its messages joined by ": ", leaving out a cause that an outer message already
+/// quotes (many library errors print their I/O cause themselves and also expose it as `source`).
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let msg = cause.to_string();
+        if line.contains(&msg) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&msg);
+    }
+    line
+}
+
 /// grasp-explorer: watch GRASP and its baselines plan through learned world models.
 #[derive(Debug, Parser)]
 #[command(name = "grasp-explorer", version, about, long_about = None)]
@@ -76,5 +93,32 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Bench(a)) => bench::run(a),
         Some(Command::Tune(a)) => tune::run(a),
         Some(Command::Record(a)) => record::run(a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{path}: {source}")]
+    struct Quoting {
+        path: String,
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn one_line_drops_a_cause_already_quoted() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let err = anyhow::Error::new(Quoting {
+            path: "/x.json".into(),
+            source: io,
+        });
+        assert_eq!(one_line(&err), "/x.json: no such file");
+        let wrapped = err.context("reading settings");
+        assert_eq!(
+            one_line(&wrapped),
+            "reading settings: /x.json: no such file"
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! `grasp-explorer plan`: plan one problem with one planner preset (grasp, cem, gd, gd-adam, latco or a GRASP
 //! ablation such as grasp-nosync), judge the final plan by executing it open-loop in the simulator, and print
-//! the result as text or one JSON object (`--json`). Flags override any planner setting; one that does not
-//! apply to the chosen planner is a usage error. `--out` writes the final plan, `--save-run` the whole run
+//! the result as text or one JSON object (`--json`). `--tuned FILE` starts from settings chosen by `tune`
+//! instead of the preset's; flags override any planner setting; one that does not apply to the chosen planner
+//! is a usage error. `--out` writes the final plan, `--save-run` the whole run
 //! (docs/run-format.md). Exit codes: 2 for bad flag values, 1 for runtime failures, including divergence
 //! (the result is still printed first).
 
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
+use grasp_explorer::bench::settings::{family_base, resolve, TunedSettings};
 use grasp_explorer::env::{EnvKind, Problem, ENV_ACTION_DIM};
 use grasp_explorer::model::{io::default_model_path, load_for_env, WorldModel};
 use grasp_explorer::plan::runfile::{self, RunHeader, RunWriter};
@@ -67,8 +69,42 @@ pub struct PlanArgs {
     /// With --save-run: keep every K-th snapshot (plus every sync, a divergence and the last).
     #[arg(long, default_value_t = 1)]
     pub save_every: usize,
+    /// Start from the settings `tune` chose for this planner (e.g. assets/tuned/pusht-h10.json) instead of the
+    /// preset defaults; setting flags still override them.
+    #[arg(long, value_name = "FILE")]
+    pub tuned: Option<PathBuf>,
     #[command(flatten)]
     pub overrides: Overrides,
+}
+
+/// The planner settings to start from: the preset's, or the tuned file's entry for `kind`.
+fn base_params(
+    env: EnvKind,
+    kind: PlannerKind,
+    tuned: Option<&PathBuf>,
+) -> anyhow::Result<PlannerParams> {
+    let Some(path) = tuned else {
+        return Ok(kind.default_params());
+    };
+    let t = TunedSettings::read(path)?;
+    if t.env != env {
+        return Err(usage(format!(
+            "--tuned {}: the settings are for {}, not {env}",
+            path.display(),
+            t.env
+        )));
+    }
+    let covered = |k: PlannerKind| t.planners.contains_key(k.name());
+    if !covered(kind) && !covered(family_base(kind)) {
+        let names: Vec<&str> = t.planners.keys().map(String::as_str).collect();
+        return Err(usage(format!(
+            "--tuned {}: no settings for planner {} (the file has: {})",
+            path.display(),
+            kind.name(),
+            names.join(", ")
+        )));
+    }
+    Ok(resolve(kind, Some(&t))?.0)
 }
 
 /// Runs `plan`.
@@ -76,7 +112,10 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let env: EnvKind = args.env.parse().map_err(usage)?;
     let kind: PlannerKind = args.planner.parse().map_err(usage)?;
     let horizon = count("horizon", args.horizon)?;
-    let params = apply_overrides(kind.default_params(), &args.overrides)?;
+    let params = apply_overrides(
+        base_params(env, kind, args.tuned.as_ref())?,
+        &args.overrides,
+    )?;
     let max_iters = match args.iters {
         Some(n) => Some(count("iters", n)?),
         None if args.budget_s.is_some() => None,

@@ -38,6 +38,22 @@ pub struct MlpModel {
 /// Batches at most this large use hand-written row loops instead of GEMM (packing costs more than it saves).
 const SMALL_BATCH: usize = 4;
 
+/// Backpropagated values smaller than this are set to zero. Gradients through long serial rollouts can shrink
+/// to subnormal floats, which x86 CPUs process through a microcode path ~100× slower than normal floats: before
+/// this flush, GRASP on the Wall model ran at 192 iterations/s at H=200 (vs 479 on PointMaze), with three
+/// quarters of the time in this VJP. A gradient of 1e-30 cannot move an f32 action, so the flush changes no
+/// plan; it is done by hand because Rust offers no portable flush-to-zero mode.
+const FLUSH_BELOW: f32 = 1e-30;
+
+/// Sets every value with magnitude below `FLUSH_BELOW` to zero (see there).
+fn flush_tiny(values: &mut [f32]) {
+    for v in values {
+        if v.abs() < FLUSH_BELOW {
+            *v = 0.0;
+        }
+    }
+}
+
 impl MlpModel {
     /// Builds a model from metadata and layers, checking every shape and that all numbers are finite.
     /// The error is a one-line reason.
@@ -304,6 +320,7 @@ impl WorldModel for MlpModel {
             .enumerate()
             .map(|(j, v)| v * dstd[j % d])
             .collect();
+        flush_tiny(&mut g);
         let mut g_in = Vec::new();
         for l in (0..nl).rev() {
             let layer = &self.layers[l];
@@ -313,6 +330,7 @@ impl WorldModel for MlpModel {
                 for (gv, dv) in g_in.iter_mut().zip(&tape.bufs[2 * l]) {
                     *gv *= dv;
                 }
+                flush_tiny(&mut g_in);
             }
             std::mem::swap(&mut g, &mut g_in);
         }

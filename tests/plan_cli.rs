@@ -183,6 +183,20 @@ fn tuned_settings_must_fit_the_env_and_the_planner() {
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("no/such.json"), "{}", stderr(&o));
+    let o = plan(&[
+        "--env",
+        "pusht",
+        "--horizon",
+        "4",
+        "--tuned",
+        "assets/grids/pusht-h10.json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("expected a file written by `tune`"),
+        "{}",
+        stderr(&o)
+    );
     let o = plan(&[&["--env", "pusht", "--json"][..], &tuned].concat());
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -191,4 +205,5 @@ fn tuned_settings_must_fit_the_env_and_the_planner() {
         "the tuned settings are in force"
     );
     assert_eq!(v["params"]["sync_steps"], 30);
+    assert_eq!(v["check_every"], 25, "and the file's check interval");
 }

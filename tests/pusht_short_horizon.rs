@@ -1,7 +1,11 @@
 //! Acceptance check of the planners issue: on the shipped Push-T model, GRASP at H = 10 succeeds on most of the
 //! first 10 seeds. It runs the CLI as a user would, with the settings `tune` chose for this horizon on tuning
 //! seeds disjoint from 0–9 (`assets/tuned/pusht-h10.json`; how they were chosen: docs/planners.md). Success is
-//! judged in the simulator, open-loop, as the benchmark does: a check every 10 iterations, stop at the first.
+//! judged in the simulator, open-loop, as the benchmark and `tune` do: a check every 25 iterations (the file's
+//! interval), stop at the first. It passes with one seed to spare (7/10 here), and four of the seven successes
+//! end 17–20 px from the goal against a 20 px radius: runs are bit-identical on one machine, but
+//! `matrixmultiply` picks its GEMM kernel for the CPU at run time, so on a CPU with other SIMD units rounding can
+//! differ and move a marginal seed across the line.
 
 use std::process::Command;
 use std::thread;

@@ -35,13 +35,13 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
     }
 }
 
-/// The error as one line: its messages joined by ": ", leaving out a cause that an outer message already
-/// quotes (many library errors print their I/O cause themselves and also expose it as `source`).
+/// The error as one line: its messages joined by ": ", leaving out a cause that the message enclosing it
+/// already ends with (many library errors print their I/O cause themselves and also expose it as `source`).
 pub fn one_line(err: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in err.chain() {
         let msg = cause.to_string();
-        if line.contains(&msg) {
+        if line.ends_with(&msg) {
             continue;
         }
         if !line.is_empty() {

@@ -48,9 +48,9 @@ pub struct PlanArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub budget_s: Option<f64>,
     /// Execute the current plan in the simulator every K iterations to time the first success (0 = only the
-    /// final plan). Not counted in planning time.
-    #[arg(long, default_value_t = 10)]
-    pub check_every: usize,
+    /// final plan). Not counted in planning time. Default 10, or the `--tuned` file's interval.
+    #[arg(long)]
+    pub check_every: Option<usize>,
     /// Stop at the first successful check instead of running the whole budget.
     #[arg(long)]
     pub stop_on_success: bool,
@@ -77,16 +77,24 @@ pub struct PlanArgs {
     pub overrides: Overrides,
 }
 
-/// The planner settings to start from: the preset's, or the tuned file's entry for `kind`.
+/// Success-check interval of `plan` when neither `--check-every` nor a `--tuned` file gives one.
+const DEFAULT_CHECK_EVERY: usize = 10;
+
+/// The planner settings and check interval to start from: the preset's, or the tuned file's entry for `kind`.
 fn base_params(
     env: EnvKind,
     kind: PlannerKind,
     tuned: Option<&PathBuf>,
-) -> anyhow::Result<PlannerParams> {
+) -> anyhow::Result<(PlannerParams, usize)> {
     let Some(path) = tuned else {
-        return Ok(kind.default_params());
+        return Ok((kind.default_params(), DEFAULT_CHECK_EVERY));
     };
-    let t = TunedSettings::read(path)?;
+    let t = TunedSettings::read(path).with_context(|| {
+        format!(
+            "cannot use --tuned {} (expected a file written by `tune`)",
+            path.display()
+        )
+    })?;
     if t.env != env {
         return Err(usage(format!(
             "--tuned {}: the settings are for {}, not {env}",
@@ -104,7 +112,8 @@ fn base_params(
             names.join(", ")
         )));
     }
-    Ok(resolve(kind, Some(&t))?.0)
+    let (params, check_every, _) = resolve(kind, Some(&t))?;
+    Ok((params, check_every))
 }
 
 /// Runs `plan`.
@@ -112,10 +121,9 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let env: EnvKind = args.env.parse().map_err(usage)?;
     let kind: PlannerKind = args.planner.parse().map_err(usage)?;
     let horizon = count("horizon", args.horizon)?;
-    let params = apply_overrides(
-        base_params(env, kind, args.tuned.as_ref())?,
-        &args.overrides,
-    )?;
+    let (base, tuned_check_every) = base_params(env, kind, args.tuned.as_ref())?;
+    let params = apply_overrides(base, &args.overrides)?;
+    let check_every = args.check_every.unwrap_or(tuned_check_every);
     let max_iters = match args.iters {
         Some(n) => Some(count("iters", n)?),
         None if args.budget_s.is_some() => None,
@@ -162,7 +170,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     };
     let mut write_err = None;
     let opts = TrialOptions {
-        check_every: args.check_every,
+        check_every,
         stop_on_success: args.stop_on_success,
     };
     let result = run_trial_with(
@@ -206,7 +214,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         time_to_success_s: result.time_to_success_s,
         iters_per_s: result.iters_per_s,
         diverged: result.diverged.as_deref(),
-        check_every: args.check_every,
+        check_every,
         stop_on_success: args.stop_on_success,
         check_time_s: result.check_time_s,
         model: model_path.display().to_string(),

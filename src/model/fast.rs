@@ -40,7 +40,7 @@ const SMALL_BATCH: usize = 4;
 
 /// Backpropagated values smaller than this are set to zero. Gradients through long serial rollouts can shrink
 /// to subnormal floats, which x86 CPUs process through a microcode path ~100× slower than normal floats: before
-/// this flush, GRASP on the Wall model ran at 192 iterations/s at H=200 (vs 479 on PointMaze), with three
+/// this flush, GRASP on the Wall model ran at 192 iterations/s at H=200 (vs 468 on PointMaze), with three
 /// quarters of the time in this VJP. A gradient of 1e-30 cannot move an f32 action, so the flush changes no
 /// plan; it is done by hand because Rust offers no portable flush-to-zero mode.
 const FLUSH_BELOW: f32 = 1e-30;

@@ -153,51 +153,31 @@ fn run_and_plan_files_are_written() {
     assert_eq!(p["virtual_states"].as_array().unwrap().len(), 4);
 }
 
+/// Runs `plan` with whitespace-separated `args` and checks it fails with `code` and a message holding `needle`.
+fn fails_with(args: &str, code: i32, needle: &str) {
+    let o = plan(&args.split_whitespace().collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(code), "{args}: {}", stderr(&o));
+    assert!(stderr(&o).contains(needle), "{args}: {}", stderr(&o));
+}
+
 #[test]
 fn tuned_settings_must_fit_the_env_and_the_planner() {
-    let tuned = [
-        "--horizon",
-        "4",
-        "--iters",
-        "5",
-        "--tuned",
-        "assets/tuned/pusht-h10.json",
-    ];
-    let o = plan(&[&["--env", "wall"][..], &tuned].concat());
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("for pusht, not wall"), "{}", stderr(&o));
-    let o = plan(&[&["--env", "pusht", "--planner", "cem"][..], &tuned].concat());
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("no settings for planner cem"),
-        "{}",
-        stderr(&o)
+    let tuned = "--horizon 4 --iters 5 --tuned assets/tuned/pusht-h10.json";
+    fails_with(&format!("--env wall {tuned}"), 2, "for pusht, not wall");
+    fails_with(
+        &format!("--env pusht --planner cem {tuned}"),
+        2,
+        "no settings for planner cem",
     );
-    let o = plan(&[
-        "--env",
-        "pusht",
-        "--horizon",
-        "4",
-        "--tuned",
+    fails_with(
+        "--env pusht --horizon 4 --tuned no/such.json",
+        1,
         "no/such.json",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("no/such.json"), "{}", stderr(&o));
-    let o = plan(&[
-        "--env",
-        "pusht",
-        "--horizon",
-        "4",
-        "--tuned",
-        "assets/grids/pusht-h10.json",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("expected a file written by `tune`"),
-        "{}",
-        stderr(&o)
     );
-    let o = plan(&[&["--env", "pusht", "--json"][..], &tuned].concat());
+    let grid = "--env pusht --horizon 4 --tuned assets/grids/pusht-h10.json";
+    fails_with(grid, 1, "expected a file written by `tune`");
+    let args = format!("--env pusht --json {tuned}");
+    let o = plan(&args.split_whitespace().collect::<Vec<_>>());
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(

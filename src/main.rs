@@ -1,12 +1,10 @@
 //! The `grasp-explorer` binary: with no arguments it opens the explorer app; subcommands do everything else
 //! headless (simulate, train, plan, bench, tune, record).
 
-use clap::Parser;
-
 mod cli;
 
 fn main() {
-    let parsed = cli::Cli::parse();
+    let parsed = cli::parse_args();
     let result = cli::run(parsed);
     if let Err(err) = result {
         eprintln!("error: {}", cli::one_line(&err));

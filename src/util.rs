@@ -51,6 +51,20 @@ pub fn write_atomic_with(
     result
 }
 
+/// Checks, before any long work starts, that `path` can be written later: it is not a directory, and a probe
+/// file can be created (and is removed again) in its directory.
+pub fn check_can_write(path: &Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        return Err(std::io::Error::other("it is a directory"));
+    }
+    let probe = temp_path_for(path).with_extension("probe");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)?;
+    std::fs::remove_file(&probe)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +77,15 @@ mod tests {
         let b: u64 = rng_for(7, "b").random();
         assert_eq!(a, a2);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn can_write_checks_leave_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        check_can_write(&dir.path().join("model.safetensors")).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert!(check_can_write(dir.path()).is_err(), "a directory");
+        assert!(check_can_write(&dir.path().join("missing/model.safetensors")).is_err());
     }
 
     #[test]

@@ -21,6 +21,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_grasp-explorer");
 /// Serializes the tests that start an X server.
 static WINDOW_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Counter for the X display number each window test starts searching from.
+static NEXT_SERVER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Runs `cmd`, killing it after `limit`.
 fn run_with_timeout(mut cmd: Command, limit: Duration) -> Output {
     let child = cmd
@@ -96,13 +99,37 @@ fn run_window(args: &[&str], dir: &Path) -> (String, Vec<[u8; 3]>) {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let xvfb = xvfb_run();
     let shot = dir.join("app.png");
-    let mut cmd = Command::new(xvfb);
-    cmd.args(["-a", "-s", "-screen 0 1280x800x24", BIN, "app"])
+    // Each window starts its search for a free display at a fresh number, so it never reuses the display the
+    // previous test's server has just released; and if the X server still was not ready (XOpenDisplayFailed,
+    // seen once in CI between two sequential window tests), the launch is retried. Only the display server's
+    // start-up is retried: any other failure fails the test at once.
+    let mut out = None;
+    for attempt in 0..3 {
+        let server = 100 + 10 * NEXT_SERVER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut cmd = Command::new(&xvfb);
+        cmd.args([
+            "-a",
+            "-n",
+            &server.to_string(),
+            "-s",
+            "-screen 0 1280x800x24",
+            BIN,
+            "app",
+        ])
         .args(args)
         .args(["--size", "1280x800", "--screenshot"])
         .arg(&shot)
         .env_remove("WAYLAND_DISPLAY");
-    let out = run_with_timeout(cmd, Duration::from_secs(600));
+        let o = run_with_timeout(cmd, Duration::from_secs(600));
+        let display_failed = String::from_utf8_lossy(&o.stderr).contains("XOpenDisplayFailed");
+        out = Some(o);
+        if !display_failed {
+            break;
+        }
+        eprintln!("attempt {attempt}: the X server was not ready (XOpenDisplayFailed); retrying");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let out = out.expect("at least one attempt");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

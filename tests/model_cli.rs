@@ -113,3 +113,24 @@ fn bad_models_and_values_fail_cleanly() {
     let out = bin().args(["train", "--env", "moon"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn an_unwritable_model_path_fails_before_training() {
+    let o = bin()
+        .args([
+            "train",
+            "--env",
+            "wall",
+            "--out",
+            "no/such/dir/w.safetensors",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot write the model to no/such/dir"),
+        "{err}"
+    );
+    assert!(!err.contains("data:"), "no data was generated first: {err}");
+}

@@ -176,6 +176,12 @@ fn tuned_settings_must_fit_the_env_and_the_planner() {
     );
     let grid = "--env pusht --horizon 4 --tuned assets/grids/pusht-h10.json";
     fails_with(grid, 1, "expected a file written by `tune`");
+    let unwritable = "--env wall --horizon 4 --out no/such/dir/plan.json";
+    fails_with(
+        unwritable,
+        1,
+        "--out no/such/dir/plan.json: cannot write there",
+    );
     let args = format!("--env pusht --json {tuned}");
     let o = plan(&args.split_whitespace().collect::<Vec<_>>());
     assert!(o.status.success(), "{}", stderr(&o));

@@ -92,8 +92,23 @@ fn config_difference(a: &BenchConfig, b: &BenchConfig) -> String {
     };
     a.iter()
         .find(|(k, v)| b.get(*k) != Some(*v))
-        .map(|(k, _)| k.clone())
+        .map(|(k, _)| field_meaning(k))
         .unwrap_or_else(|| "settings".into())
+}
+
+/// A config field name as the user knows it (the flags that set it).
+fn field_meaning(field: &str) -> String {
+    match field {
+        "contenders" => "the planners or their settings (--planners, --ablations, --tuned)".into(),
+        "horizons" => "--horizons".into(),
+        "problems" => "--problems".into(),
+        "seed" => "--seed".into(),
+        "budget" => "the budget (--budget-s, --iters, --scale-iters, --budget-file)".into(),
+        "env" => "--env".into(),
+        "model" => "the world model (--model)".into(),
+        "settings_source" => "the planner settings file (--tuned, --no-tuned)".into(),
+        other => other.into(),
+    }
 }
 
 /// Checks that `rec` is a trial of `config` in `shard`, run with the budget and cadence the config implies.
@@ -206,7 +221,7 @@ impl Session {
         let old = read_manifest(dir)?;
         if old.kind != manifest.kind || old.config != manifest.config {
             return Err(BenchError::Config(format!(
-                "--resume: {} was started with different settings ({} differs); rerun with the \
+                "--resume: {} was started with different settings (changed: {}); rerun with the \
                  original settings or choose another --out",
                 dir.display(),
                 if old.kind != manifest.kind {
@@ -334,7 +349,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, notices: &mut Notices) -> Result<Summ
         let m = read_manifest(dir)?;
         if m.kind != reference.kind || m.config != reference.config {
             return Err(BenchError::Config(format!(
-                "{} and {} are different runs ({} differs)",
+                "{} and {} are different runs (they differ in {})",
                 first.display(),
                 dir.display(),
                 config_difference(&reference.config, &m.config)

@@ -68,7 +68,9 @@ pub struct MergeArgs {
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(BenchCommand::Merge(m)) = args.command {
         let mut notices = Vec::new();
-        let s = merge(&m.dirs, &m.out, &mut notices).map_err(bench_err);
+        let s = merge(&m.dirs, &m.out, &mut notices)
+            .map_err(bench_err)
+            .with_context(|| format!("merging into {}", m.out.display()));
         notices.iter().for_each(|n| eprintln!("warning: {n}"));
         let s = s?;
         eprintln!(

@@ -52,6 +52,56 @@ pub fn one_line(err: &anyhow::Error) -> String {
     line
 }
 
+/// The command-line grammar, with every value-taking flag accepting a leading minus, so `--problems -1` reaches
+/// the value check ("invalid value '-1'…") instead of being read as an unknown flag `-1`.
+pub fn command() -> clap::Command {
+    fn negatives_are_values(cmd: clap::Command) -> clap::Command {
+        cmd.mut_args(|a| {
+            if a.get_action().takes_values() {
+                a.allow_negative_numbers(true)
+            } else {
+                a
+            }
+        })
+        .mut_subcommands(negatives_are_values)
+    }
+    negatives_are_values(<Cli as clap::CommandFactory>::command())
+}
+
+/// Parses the process arguments. Help and version print as usual (exit 0); any other parse error becomes the
+/// first line of clap's message plus a pointer to `--help`, exit 2.
+pub fn parse_args() -> Cli {
+    parse_from(std::env::args_os()).unwrap_or_else(|e| match e.kind() {
+        clap::error::ErrorKind::DisplayHelp
+        | clap::error::ErrorKind::DisplayVersion
+        | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        _ => {
+            eprintln!("{}", usage_line(&e));
+            std::process::exit(2);
+        }
+    })
+}
+
+/// Parses `args` (program name first) with [`command`].
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = command().try_get_matches_from(args)?;
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
+}
+
+/// A clap parse error as one line: its first line and where to look for the grammar.
+pub fn usage_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("error: bad arguments");
+    format!("{first} (see --help)")
+}
+
 /// grasp-explorer: watch GRASP and its baselines plan through learned world models.
 #[derive(Debug, Parser)]
 #[command(name = "grasp-explorer", version, about, long_about = None)]
@@ -105,6 +155,46 @@ mod tests {
     struct Quoting {
         path: String,
         source: std::io::Error,
+    }
+
+    fn usage(args: &str) -> String {
+        let argv = std::iter::once("grasp-explorer").chain(args.split_whitespace());
+        match parse_from(argv) {
+            Ok(cli) => panic!("{args} parsed: {cli:?}"),
+            Err(e) => usage_line(&e),
+        }
+    }
+
+    #[test]
+    fn the_grammar_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn negative_values_get_a_one_line_value_error() {
+        let line = usage("bench --env pusht --planners grasp --horizons 10 --problems -1");
+        assert!(
+            line.starts_with("error: invalid value '-1' for '--problems"),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("(see --help)") && !line.contains('\n'),
+            "{line}"
+        );
+        let line = usage("record --env wall --fps -3 --out x.mp4");
+        assert!(line.contains("invalid value '-3'"), "{line}");
+        let line = usage("plan --env wall --horizon 4 --bogus");
+        assert!(line.contains("unexpected argument '--bogus'"), "{line}");
+        // A list flag takes the minus as a value and leaves the check to its own parser.
+        let cli = parse_from([
+            "grasp-explorer",
+            "bench",
+            "--env",
+            "pusht",
+            "--horizons",
+            "-10",
+        ]);
+        assert!(cli.is_ok(), "{:?}", cli.err());
     }
 
     #[test]

@@ -141,6 +141,10 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         max_iters,
         max_seconds: args.budget_s,
     };
+    if let Some(path) = &args.out {
+        grasp_explorer::util::check_can_write(path)
+            .with_context(|| format!("--out {}: cannot write there", path.display()))?;
+    }
     let problem = Problem::generate(env, horizon, args.seed).map_err(|e| usage(e.to_string()))?;
     let model = load_for_env(env, args.model.as_deref())?;
     let model_path = args
@@ -164,7 +168,10 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
                 info,
                 args.save_every,
             );
-            Some(RunWriter::create(path, &header)?)
+            Some(
+                RunWriter::create(path, &header)
+                    .with_context(|| format!("--save-run {}", path.display()))?,
+            )
         }
         None => None,
     };

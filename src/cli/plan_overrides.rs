@@ -279,8 +279,9 @@ pub fn apply_overrides(mut params: PlannerParams, o: &Overrides) -> anyhow::Resu
     flag(o.action_noise.is_some(), "--action-noise", &["gd"]);
     flag(o.adam, "--adam", &["gd"]);
     if !misplaced.is_empty() {
+        let verb = if misplaced.len() == 1 { "does" } else { "do" };
         return Err(usage(format!(
-            "{} do(es) not apply to the {family} planner",
+            "{} {verb} not apply to the {family} planner",
             misplaced.join(", ")
         )));
     }

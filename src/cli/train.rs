@@ -124,6 +124,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         )));
     }
     let out = args.out.clone().unwrap_or_else(|| default_model_path(env));
+    grasp_explorer::util::check_can_write(&out)
+        .with_context(|| format!("cannot write the model to {}", out.display()))?;
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         // Measured (docs/models.md): at minibatch 256 candle's two-thread pool costs more than it saves on
         // 2 cores. Set before any candle op, while this process is still single-threaded.

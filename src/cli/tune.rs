@@ -73,6 +73,10 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("tune-out/{env}")));
+    if let Some(w) = &args.write {
+        grasp_explorer::util::check_can_write(w)
+            .with_context(|| format!("--write {}: cannot write there", w.display()))?;
+    }
     check_writable(&out)?;
     let (model, model_id) = load_model(env, c)?;
     let mut exec = Executor::new(env, model);

@@ -36,16 +36,16 @@ pub struct PlanArgs {
     #[arg(long, default_value = "grasp")]
     pub planner: String,
     /// Horizon H in world-model steps (each 5 env steps), ≥ 1.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub horizon: i64,
     /// Problem and planner seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Iteration budget (default: 1000 for grasp/gd/latco, 30 for cem, unless --budget-s is given).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub iters: Option<i64>,
     /// Planner-time budget in seconds (checks excluded).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub budget_s: Option<f64>,
     /// Execute the current plan in the simulator every K iterations to time the first success (0 = only the
     /// final plan). Not counted in planning time. Default 10, or the `--tuned` file's interval.

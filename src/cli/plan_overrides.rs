@@ -9,40 +9,40 @@ use super::super::usage;
 #[derive(Debug, Default, clap::Args)]
 pub struct Overrides {
     /// [grasp, latco] Adam learning rate of the virtual states (default 0.1).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub lr_states: Option<f32>,
     /// [grasp, latco] Adam learning rate of the actions (default 0.01).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub lr_actions: Option<f32>,
     /// [grasp] State noise σ added after each step (default 0.005).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub noise: Option<f32>,
     /// [grasp] Goal-shaping weight γ (default 1).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub goal_weight: Option<f32>,
     /// [grasp] Sync every K iterations (default 50).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub sync_every: Option<i64>,
     /// [grasp] Steps per sync (default 10; CEM-sync iterations for --sync-mode cem).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub sync_steps: Option<i64>,
     /// [grasp] Adam learning rate of a GD sync (default 0.05).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub sync_lr: Option<f32>,
     /// [grasp] Sync mode: gd or cem.
     #[arg(long)]
     pub sync_mode: Option<String>,
     /// [grasp] Samples per CEM-sync iteration (default 64).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub cem_sync_samples: Option<i64>,
     /// [grasp] Elites per CEM-sync iteration (default 8).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub cem_sync_topk: Option<i64>,
     /// [grasp] CEM-sync variance scale on the rollout/virtual-state deviation (default 1).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub cem_sync_var_scale: Option<f32>,
     /// [grasp] CEM-sync variance floor (default 0.01).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub cem_sync_var_min: Option<f32>,
     /// [grasp] Turn the sync off.
     #[arg(long)]
@@ -63,40 +63,40 @@ pub struct Overrides {
     #[arg(long)]
     pub schedule_decay: bool,
     /// [grasp] γ at the end of each period with --schedule-decay (default 0).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub goal_weight_min: Option<f32>,
     /// [grasp] σ at the end of each period with --schedule-decay (default 0).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub noise_min: Option<f32>,
     /// [grasp] Std of noise on the initial straight-line states (default 0).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub init_noise: Option<f32>,
     /// [grasp, latco] Serial rollout (terminal error) every K iterations in snapshots (default 10).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub rollout_every: Option<i64>,
     /// [cem] Samples per iteration (default 300).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub samples: Option<i64>,
     /// [cem] Elites (default 30).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub topk: Option<i64>,
     /// [cem, gd] Initial action std (default 1).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub init_std: Option<f32>,
     /// [cem] Floor on the elite std (default 0).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub min_std: Option<f32>,
     /// [gd] Learning rate (default 1 for SGD, 0.1 for gd-adam).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub lr: Option<f32>,
     /// [gd] Action noise std after each step (default 0.003).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub action_noise: Option<f32>,
     /// [gd] Use Adam instead of SGD.
     #[arg(long)]
     pub adam: bool,
     /// [all] Bound |a| on normalized actions (default 3; 0 = none).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub action_bound: Option<f32>,
 }
 

@@ -36,7 +36,7 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Env steps to run (≥ 1). Required unless --actions is given (then defaults to all of its actions).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     pub steps: Option<i64>,
     /// Policy: random (smooth random actions) or scripted (pusher / goal seeker). Default scripted.
     #[arg(long, conflicts_with = "actions")]

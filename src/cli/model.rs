@@ -85,6 +85,7 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         // Salted so evaluation episodes never coincide with the training data of the same seed.
         seed: args.seed ^ 0x5eed_e7a1_0000_0000,
         threads: 2,
+        directed_frac: 0.0,
     };
     let episodes = data::generate(args.env, &cfg, &|_| {});
     let mut reports = vec![evaluate(&model, &episodes, None)];

@@ -54,6 +54,9 @@ pub struct TrainArgs {
     /// Fraction of episodes held out for validation and the final report, in (0, 0.5].
     #[arg(long, default_value_t = 0.1)]
     pub val_frac: f64,
+    /// Wall only: fraction of episodes that run straight at random targets with large actions, in [0, 1].
+    #[arg(long, default_value_t = 0.0)]
+    pub directed_frac: f64,
 }
 
 /// Default (samples, epochs) per env: sized to train in well under 15 minutes on 2 cores.
@@ -123,6 +126,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             args.val_frac
         )));
     }
+    if !(0.0..=1.0).contains(&args.directed_frac)
+        || (args.directed_frac > 0.0 && env != EnvKind::Wall)
+    {
+        return Err(usage(format!(
+            "--directed-frac must be in [0, 1] and is for --env wall only, got {} for {env}",
+            args.directed_frac
+        )));
+    }
     let out = args.out.clone().unwrap_or_else(|| default_model_path(env));
     grasp_explorer::util::check_can_write(&out)
         .with_context(|| format!("cannot write the model to {}", out.display()))?;
@@ -138,6 +149,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         episode_len: args.episode_len,
         seed: args.seed,
         threads: 2,
+        directed_frac: args.directed_frac,
     };
     let n_eps = samples.div_ceil(args.episode_len);
     let pb = bar(n_eps as u64, "data");

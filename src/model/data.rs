@@ -5,7 +5,7 @@
 //!   pusher (contact-rich, [`PUSHT_SCRIPTED_FRAC`] of episodes), from smooth random actions, or from a mix
 //!   that switches between the two every few model steps.
 //! - PointMaze and Wall: starts uniform over the whole free space (PointMaze with random velocities), smooth
-//!   random actions.
+//!   random actions; Wall optionally also fast straight runs at random targets ([`DataConfig::directed_frac`]).
 //!
 //! Smooth random actions are an AR(1) process a ← ρ·a + √(1−ρ²)·σ·ε per component, with ρ ∈ [0.5, 0.95] and
 //! σ ∈ [0.5, 1.5]·σ_env drawn per episode (σ_env from `env::policies::random_action_std`), so the data spans
@@ -36,6 +36,8 @@ pub enum Source {
     Random,
     /// Alternating pusher and random segments.
     Mixed,
+    /// Wall: fast straight runs at random targets (many of them into the middle wall).
+    Directed,
 }
 
 /// One simulated episode in env units.
@@ -71,6 +73,10 @@ pub struct DataConfig {
     pub seed: u64,
     /// Worker threads (1 or 2 make sense here); the result is identical for any value. Default 2.
     pub threads: usize,
+    /// Wall only: fraction of episodes that run straight at random targets with large actions, in [0, 1]
+    /// (0 = smooth random only). Planners push the agent at the wall with saturated actions; smooth random data
+    /// rarely does, and a model trained without it lets fast plans pass through the wall.
+    pub directed_frac: f64,
 }
 
 /// Generates episodes for `env`. `progress` is called with the number of episodes finished so far.
@@ -90,7 +96,7 @@ pub fn generate(env: EnvKind, cfg: &DataConfig, progress: &(dyn Fn(usize) + Sync
             let done = &done;
             scope.spawn(move || {
                 for (slot, &seed) in slots.iter_mut().zip(seeds) {
-                    *slot = Some(episode(env, seed, cfg.episode_len));
+                    *slot = Some(episode(env, seed, cfg.episode_len, cfg.directed_frac));
                     progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
                 }
             });
@@ -142,8 +148,50 @@ fn free_space_start(env: EnvKind, rng: &mut Rng) -> Vec<f32> {
     }
 }
 
-/// One episode of `len` model steps from its own seed.
-pub fn episode(env: EnvKind, seed: u64, len: usize) -> Episode {
+/// Runs at random free-space targets: each env step pushes toward the target at `speed` × σ_env plus a little
+/// noise, and a new target is drawn when the agent gets within 2 px or has not arrived after 10 model steps.
+struct Directed {
+    speed: f32,
+    target: [f32; 2],
+    steps_left: usize,
+}
+
+impl Directed {
+    fn new(env: EnvKind, rng: &mut Rng) -> Self {
+        let speed = random_action_std(env) * rng.random_range(1.0..3.0);
+        let target = [0.0; 2];
+        let mut d = Directed {
+            speed,
+            target,
+            steps_left: 0,
+        };
+        d.retarget(env, rng);
+        d
+    }
+    fn retarget(&mut self, env: EnvKind, rng: &mut Rng) {
+        let t = free_space_start(env, rng);
+        self.target = [t[0], t[1]];
+        self.steps_left = 10 * FRAMESKIP;
+    }
+    fn act(&mut self, env: EnvKind, pos: &[f32], rng: &mut Rng) -> [f32; 2] {
+        let (dx, dy) = (self.target[0] - pos[0], self.target[1] - pos[1]);
+        let dist = (dx * dx + dy * dy).sqrt();
+        if dist < 2.0 || self.steps_left == 0 {
+            self.retarget(env, rng);
+        }
+        self.steps_left -= 1;
+        let (dx, dy) = (self.target[0] - pos[0], self.target[1] - pos[1]);
+        let norm = (dx * dx + dy * dy).sqrt().max(1e-6);
+        let noise = 0.2 * random_action_std(env);
+        [
+            self.speed * dx / norm + noise * rng.sample::<f32, _>(StandardNormal),
+            self.speed * dy / norm + noise * rng.sample::<f32, _>(StandardNormal),
+        ]
+    }
+}
+
+/// One episode of `len` model steps from its own seed (`directed_frac`: see [`DataConfig::directed_frac`]).
+pub fn episode(env: EnvKind, seed: u64, len: usize, directed_frac: f64) -> Episode {
     let mut rng = rng_for(seed, "model-data-episode");
     let mut sim: Box<dyn Env> = env.make();
     let source = match env {
@@ -156,6 +204,10 @@ pub fn episode(env: EnvKind, seed: u64, len: usize) -> Episode {
             } else {
                 Source::Random
             }
+        }
+        // The draw only happens when directed episodes are asked for, so data without them is unchanged.
+        EnvKind::Wall if directed_frac > 0.0 && rng.random_bool(directed_frac.min(1.0)) => {
+            Source::Directed
         }
         _ => Source::Random,
     };
@@ -172,6 +224,7 @@ pub fn episode(env: EnvKind, seed: u64, len: usize) -> Episode {
     };
     let mut pusher = ScriptedPusher::new(rng.random());
     let mut random = SmoothRandom::new(env, &mut rng);
+    let mut directed = (source == Source::Directed).then(|| Directed::new(env, &mut rng));
     let mut states = start;
     let mut actions = Vec::with_capacity(len * CHUNK_ACTION_DIM);
     let mut state = sim.state();
@@ -183,6 +236,8 @@ pub fn episode(env: EnvKind, seed: u64, len: usize) -> Episode {
         for _ in 0..FRAMESKIP {
             let a = if use_pusher {
                 pusher.act(&state)
+            } else if let Some(d) = directed.as_mut() {
+                d.act(env, &state, &mut rng)
             } else {
                 random.act(&mut rng)
             };
@@ -225,6 +280,7 @@ mod tests {
                 episode_len: 6,
                 seed: 3,
                 threads: 1,
+                directed_frac: 0.5,
             };
             let a = generate(env, &cfg, &|_| {});
             let b = generate(

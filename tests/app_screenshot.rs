@@ -282,37 +282,36 @@ fn the_app_records_the_window_to_an_mp4() {
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
 
-#[test]
-fn without_a_display_it_says_so_in_one_line_and_exits_1() {
+/// Runs the app with no display at all and returns its stderr after checking exit code 1 and a single line.
+fn headless_failure(args: &[&str]) -> String {
     let out = Command::new(BIN)
-        .args(["app", "--exit-after", "1"])
+        .args(args)
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    stderr
+}
+
+#[test]
+fn without_a_display_it_says_so_in_one_line_and_exits_1() {
+    let stderr = headless_failure(&["app", "--exit-after", "1"]);
     assert!(stderr.contains("no display"), "{stderr}");
 }
 
 #[test]
 fn recording_into_a_missing_directory_fails_before_the_window_opens() {
-    let out = Command::new(BIN)
-        .args([
-            "app",
-            "--record",
-            "/nonexistent-dir/x.mp4",
-            "--exit-after",
-            "3",
-        ])
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let args = [
+        "app",
+        "--record",
+        "/nonexistent-dir/x.mp4",
+        "--exit-after",
+        "3",
+    ];
+    let stderr = headless_failure(&args);
     assert!(stderr.contains("/nonexistent-dir"), "{stderr}");
 }
 

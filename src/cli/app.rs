@@ -2,6 +2,7 @@
 //! line and exits 1; `--screenshot F.png --exit-after N` renders N frames, writes the window to F.png and
 //! exits 0 (the CI test hook); `--open F` scrubs a saved run (e.g. from `plan --save-run`) with no optimizer.
 
+use anyhow::Context as _;
 use std::path::PathBuf;
 
 use grasp_explorer::env::EnvKind;
@@ -85,15 +86,8 @@ pub fn run(args: AppArgs) -> anyhow::Result<()> {
             )));
         }
         // Checked before the window opens, so a typo does not cost a whole recording.
-        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                anyhow::bail!(
-                    "cannot record to {}: the directory {} does not exist",
-                    p.display(),
-                    dir.display()
-                );
-            }
-        }
+        grasp_explorer::util::check_can_write(p)
+            .with_context(|| format!("cannot record to {}", p.display()))?;
     }
     open_window(args)
 }

@@ -158,11 +158,9 @@ struct Directed {
 
 impl Directed {
     fn new(env: EnvKind, rng: &mut Rng) -> Self {
-        let speed = random_action_std(env) * rng.random_range(1.0..3.0);
-        let target = [0.0; 2];
         let mut d = Directed {
-            speed,
-            target,
+            speed: random_action_std(env) * rng.random_range(1.0..3.0),
+            target: [0.0; 2],
             steps_left: 0,
         };
         d.retarget(env, rng);
@@ -174,14 +172,14 @@ impl Directed {
         self.steps_left = 10 * FRAMESKIP;
     }
     fn act(&mut self, env: EnvKind, pos: &[f32], rng: &mut Rng) -> [f32; 2] {
-        let (dx, dy) = (self.target[0] - pos[0], self.target[1] - pos[1]);
-        let dist = (dx * dx + dy * dy).sqrt();
-        if dist < 2.0 || self.steps_left == 0 {
+        let offset = |t: [f32; 2]| (t[0] - pos[0], t[1] - pos[1]);
+        let (dx, dy) = offset(self.target);
+        if self.steps_left == 0 || dx.hypot(dy) < 2.0 {
             self.retarget(env, rng);
         }
         self.steps_left -= 1;
-        let (dx, dy) = (self.target[0] - pos[0], self.target[1] - pos[1]);
-        let norm = (dx * dx + dy * dy).sqrt().max(1e-6);
+        let (dx, dy) = offset(self.target);
+        let norm = dx.hypot(dy).max(1e-6);
         let noise = 0.2 * random_action_std(env);
         [
             self.speed * dx / norm + noise * rng.sample::<f32, _>(StandardNormal),

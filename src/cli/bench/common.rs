@@ -191,11 +191,8 @@ pub fn parse_budget(c: &CommonArgs) -> anyhow::Result<BudgetPolicy> {
 pub fn check_writable(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("--out {}: cannot create directory", dir.display()))?;
-    let probe = dir.join(format!(".write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .with_context(|| format!("--out {}: not writable", dir.display()))?;
-    std::fs::remove_file(&probe).ok();
-    Ok(())
+    grasp_explorer::util::check_can_write(&dir.join("write-test"))
+        .with_context(|| format!("--out {}: not writable", dir.display()))
 }
 
 /// The command line as run, for provenance.

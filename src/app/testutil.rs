@@ -93,6 +93,13 @@ impl Planner for ToyPlanner {
     fn latest(&self) -> Arc<Snapshot> {
         Arc::new(snapshot(self.iteration, Phase::Stochastic, self.horizon, 2))
     }
+    fn warm_start(&self) -> crate::plan::WarmStart {
+        crate::plan::WarmStart {
+            actions: self.actions.clone(),
+            states: None,
+            std: None,
+        }
+    }
 }
 
 /// A builder of toy sessions; `seed` 666 panics at iteration 3, seed 777 diverges at iteration 2, horizon 0

@@ -59,6 +59,18 @@ impl Executor {
         budget: TrialBudget,
     ) -> Result<TrialRecord, BenchError> {
         let problem = self.problem(key.horizon, seed)?;
+        if let Some(spec) = &c.mpc {
+            return super::closed_loop::run_trial(
+                &problem,
+                self.model.clone(),
+                &c.params,
+                spec,
+                key,
+                seed,
+                budget,
+                c.check_every,
+            );
+        }
         let b = Budget {
             max_iters: budget.max_iters,
             max_seconds: budget.max_seconds,

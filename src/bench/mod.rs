@@ -2,8 +2,10 @@
 //! what budget ([`protocol`]), the per-trial CSV log with resume and corruption detection ([`trial_log`]),
 //! run directories, resume and shard merging ([`session`]), statistics ([`stats`]), reports
 //! ([`summary`], [`plot`]), planner settings and tuned-settings files ([`settings`]), the tuning grid
-//! ([`tune`]) and the executor that runs one trial with a real planner and simulator (`exec`).
+//! ([`tune`]), the executor that runs one trial with a real planner and simulator (`exec`), and closed-loop
+//! (MPC) trials under the same budget ([`closed_loop`]).
 
+pub mod closed_loop;
 pub mod exec;
 pub mod plot;
 pub mod protocol;

@@ -30,8 +30,11 @@ pub struct Contender {
     pub kind: PlannerKind,
     /// Parameters in force.
     pub params: PlannerParams,
-    /// Success check every this many iterations (≥ 1).
+    /// Success check every this many iterations (≥ 1; open-loop only — MPC judges every replanning point).
     pub check_every: usize,
+    /// Closed-loop settings: Some runs every trial as an MPC episode (label ending in `+mpc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpc: Option<super::closed_loop::MpcSpec>,
 }
 
 /// How long each trial may run. Either a planner-time budget shared by every planner, or iteration counts
@@ -71,10 +74,14 @@ pub struct IterTable {
 
 impl IterTable {
     /// The count for `label` at `horizon`, if any entry covers it. A tuning grid point such as
-    /// `grasp[lr_actions=0.01]` falls back to the entries of its preset `grasp`.
+    /// `grasp[lr_actions=0.01]` falls back to the entries of its preset `grasp`, and a closed-loop `grasp+mpc`
+    /// to `grasp` (an MPC trial gets the open-loop trial's budget).
     pub fn get(&self, label: &str, horizon: usize) -> Option<usize> {
-        let base = label.split('[').next().unwrap_or(label);
-        [label, base]
+        let open = label
+            .strip_suffix(super::closed_loop::MPC_SUFFIX)
+            .unwrap_or(label);
+        let base = open.split('[').next().unwrap_or(open);
+        [label, open, base]
             .iter()
             .find_map(|l| {
                 self.per_cell
@@ -319,6 +326,12 @@ impl BenchConfig {
             c.params
                 .validate()
                 .map_err(|e| BenchError::Config(format!("planner '{}': {e}", c.label)))?;
+            if let Some(m) = &c.mpc {
+                m.validate()?;
+                for &h in &self.horizons {
+                    m.settings(h, self.budget.trial_budget(&c.label, h)?)?;
+                }
+            }
             for &h in &self.horizons {
                 self.budget.trial_budget(&c.label, h)?;
             }
@@ -398,6 +411,7 @@ mod tests {
             kind: k,
             params: k.default_params(),
             check_every: 5,
+            mpc: None,
         };
         BenchConfig {
             env: EnvKind::Wall,

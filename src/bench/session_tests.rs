@@ -11,6 +11,7 @@ fn manifest(problems: usize, shard: Shard) -> Manifest {
         kind: k,
         params: k.default_params(),
         check_every: 3,
+        mpc: None,
     };
     Manifest {
         format: FORMAT,

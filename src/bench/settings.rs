@@ -50,6 +50,9 @@ pub struct TunedEntry {
     pub median_time_to_success_s: Option<f64>,
     /// Tuning trials behind the choice.
     pub trials: usize,
+    /// Closed-loop settings, for a file tuned with `tune --mpc` (absent for open-loop files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpc: Option<super::closed_loop::MpcSpec>,
 }
 
 /// A tuned-settings file (`assets/tuned/<env>.json`).
@@ -209,6 +212,18 @@ pub fn resolve(
     ))
 }
 
+/// The closed-loop settings a tuned file holds for `kind` (its own entry, else its family base's), if any.
+pub fn tuned_mpc(
+    kind: PlannerKind,
+    tuned: Option<&TunedSettings>,
+) -> Option<super::closed_loop::MpcSpec> {
+    let t = tuned?;
+    t.planners
+        .get(kind.name())
+        .or_else(|| t.planners.get(family_base(kind).name()))
+        .and_then(|e| e.mpc.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +255,7 @@ mod tests {
                     success_rate: 0.5,
                     median_time_to_success_s: Some(1.0),
                     trials: 10,
+                    mpc: None,
                 },
             )]),
         }

@@ -329,6 +329,7 @@ pub(crate) mod tests {
             kind: k,
             params: k.default_params(),
             check_every: 5,
+            mpc: None,
         };
         BenchConfig {
             env: EnvKind::Pusht,

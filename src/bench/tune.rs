@@ -6,11 +6,16 @@
 //! are the cartesian product applied on top of the preset's settings. The winner per preset maximizes tuning
 //! successes over all horizons; ties go to the lower median time-to-success, then the lower median final
 //! distance, then grid order.
+//!
+//! Closed-loop tuning (`tune --mpc`) also accepts axes `mpc.<field>` over [`MpcSpec`] (e.g. `mpc.first_frac`,
+//! `mpc.execute`); each planner point is crossed with each MPC point and the winner's MPC settings are written
+//! into its entry.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::closed_loop::{MpcSpec, MPC_SUFFIX};
 use super::protocol::{BenchConfig, Contender, TUNING_SEED_BASE};
 use super::settings::{SeedRange, TunedEntry, TunedSettings};
 use super::stats::median;
@@ -47,6 +52,7 @@ pub fn parse_grid(text: &str, origin: &str) -> Result<Grid, BenchError> {
             )));
         }
         grid_points(kind, &kind.default_params(), &grid)?;
+        mpc_points(kind, &MpcSpec::default(), &grid)?;
     }
     Ok(grid)
 }
@@ -59,9 +65,10 @@ pub fn grid_points(
     grid: &Grid,
 ) -> Result<Vec<(String, PlannerParams)>, BenchError> {
     let name = kind.name();
-    let Some(axes) = grid.get(name).filter(|a| !a.is_empty()) else {
+    let axes = planner_axes(grid, name, false);
+    if axes.is_empty() {
         return Ok(vec![(name.to_string(), base.clone())]);
-    };
+    }
     let base_value = serde_json::to_value(base)
         .map_err(|e| BenchError::Internal(format!("params to json: {e}")))?;
     let mut points: Vec<Vec<(&String, &Value)>> = vec![vec![]];
@@ -102,6 +109,72 @@ pub fn grid_points(
             Ok((label, params))
         })
         .collect()
+}
+
+/// The axes of preset `name`: the planner's own (`mpc == false`) or the `mpc.` ones with the prefix removed.
+fn planner_axes<'g>(grid: &'g Grid, name: &str, mpc: bool) -> Vec<(&'g String, &'g Vec<Value>)> {
+    grid.get(name)
+        .map(|axes| {
+            axes.iter()
+                .filter(|(f, _)| f.starts_with("mpc.") == mpc)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The closed-loop grid points of preset `kind` on `base`: (description, spec), one `(String::new(), base)`
+/// without `mpc.` axes. Descriptions read `mpc.field=value,...`.
+pub fn mpc_points(
+    kind: PlannerKind,
+    base: &MpcSpec,
+    grid: &Grid,
+) -> Result<Vec<(String, MpcSpec)>, BenchError> {
+    let axes = planner_axes(grid, kind.name(), true);
+    let base_value = serde_json::to_value(base)
+        .map_err(|e| BenchError::Internal(format!("mpc settings to json: {e}")))?;
+    let mut points: Vec<(Vec<String>, Value)> = vec![(Vec::new(), base_value.clone())];
+    for (field, values) in axes {
+        let key = field.trim_start_matches("mpc.");
+        if base_value.get(key).is_none() {
+            return Err(BenchError::Config(format!(
+                "grid: '{field}' is not an MPC setting (execute, window, first_frac, replan_iters, pad, reset_cem_std)"
+            )));
+        }
+        points = points
+            .into_iter()
+            .flat_map(|(desc, v)| {
+                values.iter().map(move |x| {
+                    let mut v = v.clone();
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert(key.to_string(), x.clone());
+                    }
+                    let mut desc = desc.clone();
+                    desc.push(format!("{field}={x}"));
+                    (desc, v)
+                })
+            })
+            .collect();
+    }
+    points
+        .into_iter()
+        .map(|(desc, v)| {
+            let desc = desc.join(",");
+            let spec: MpcSpec = serde_json::from_value(v)
+                .map_err(|e| BenchError::Config(format!("grid point {desc}: {e}")))?;
+            spec.validate()?;
+            Ok((desc, spec))
+        })
+        .collect()
+}
+
+/// The label of planner grid point `label` crossed with MPC point `mpc_desc`: `grasp[lr=0.1,mpc.execute=2]+mpc`.
+pub fn mpc_label(label: &str, mpc_desc: &str) -> String {
+    let joined = match (label.strip_suffix(']'), mpc_desc.is_empty()) {
+        (_, true) => label.to_string(),
+        (Some(open), false) => format!("{open},{mpc_desc}]"),
+        (None, false) => format!("{label}[{mpc_desc}]"),
+    };
+    format!("{joined}{MPC_SUFFIX}")
 }
 
 /// Maps a user tuning seed to the reserved tuning range.
@@ -165,6 +238,7 @@ pub fn choose(
             let grid_point = s
                 .contender
                 .label
+                .trim_end_matches(MPC_SUFFIX)
                 .split_once('[')
                 .map(|(_, rest)| rest.trim_end_matches(']').to_string())
                 .unwrap_or_else(|| "preset defaults (no grid)".into());
@@ -175,6 +249,7 @@ pub fn choose(
                 success_rate: s.successes as f64 / s.trials as f64,
                 median_time_to_success_s: s.tts,
                 trials: s.trials,
+                mpc: s.contender.mpc.clone(),
             };
             (preset, entry)
         })
@@ -234,6 +309,32 @@ mod tests {
     }
 
     #[test]
+    fn mpc_axes_cross_with_planner_axes() {
+        let grid = parse_grid(
+            r#"{"grasp": {"lr_actions": [0.01], "mpc.first_frac": [0.3, 0.6]}}"#,
+            "x",
+        )
+        .unwrap();
+        let pts = grid_points(
+            PlannerKind::Grasp,
+            &PlannerKind::Grasp.default_params(),
+            &grid,
+        )
+        .unwrap();
+        assert_eq!(pts.len(), 1, "mpc axes are not planner axes");
+        let m = mpc_points(PlannerKind::Grasp, &MpcSpec::default(), &grid).unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[1].1.first_frac, 0.6);
+        assert_eq!(
+            mpc_label(&pts[0].0, &m[0].0),
+            "grasp[lr_actions=0.01,mpc.first_frac=0.3]+mpc"
+        );
+        assert_eq!(mpc_label("cem", ""), "cem+mpc");
+        assert!(parse_grid(r#"{"grasp": {"mpc.warp": [1]}}"#, "x").is_err());
+        assert!(parse_grid(r#"{"grasp": {"mpc.first_frac": [2.0]}}"#, "x").is_err());
+    }
+
+    #[test]
     fn the_winner_has_most_successes_then_fastest() {
         let grid = parse_grid(DEFAULT_GRID, "default").unwrap();
         let pts = grid_points(PlannerKind::Cem, &PlannerKind::Cem.default_params(), &grid).unwrap();
@@ -244,6 +345,7 @@ mod tests {
                 kind: PlannerKind::Cem,
                 params: p.clone(),
                 check_every: 1,
+                mpc: None,
             })
             .collect();
         let presets = contenders

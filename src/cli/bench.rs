@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::usage;
+use grasp_explorer::bench::closed_loop::MPC_SUFFIX;
 use grasp_explorer::bench::exec::Executor;
-use grasp_explorer::bench::settings::{resolve, TunedSettings};
+use grasp_explorer::bench::settings::{resolve, tuned_mpc, TunedSettings};
 use grasp_explorer::bench::summary::machine_description;
 use grasp_explorer::bench::{merge, BenchConfig, Contender, Manifest, Session, Shard};
 use grasp_explorer::plan::PlannerKind;
@@ -41,6 +42,9 @@ pub struct BenchArgs {
     /// Ignore tuned settings; run every planner with its preset defaults.
     #[arg(long)]
     pub no_tuned: bool,
+    /// With --mpc: run every planner open-loop too (labels `grasp` and `grasp+mpc`), on the same problems.
+    #[arg(long, requires = "mpc")]
+    pub and_open_loop: bool,
 }
 
 /// Subcommands of `bench`.
@@ -137,9 +141,26 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             kind: *k,
             params,
             check_every,
+            mpc: None,
         });
     }
     apply_check_every(c, &mut contenders)?;
+    c.mpc.spec()?;
+    if c.mpc.mpc {
+        let mut closed = Vec::new();
+        for o in &contenders {
+            let base = tuned_mpc(o.kind, tuned.as_ref()).unwrap_or_default();
+            closed.push(Contender {
+                label: format!("{}{MPC_SUFFIX}", o.label),
+                mpc: c.mpc.spec_over(&base)?,
+                ..o.clone()
+            });
+        }
+        if !args.and_open_loop {
+            contenders.clear();
+        }
+        contenders.extend(closed);
+    }
     let out = c
         .out
         .clone()

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 pub mod app;
 pub mod bench;
 pub mod model;
+pub mod mpc_args;
 pub mod plan;
 pub mod progress;
 pub mod record;

@@ -20,6 +20,8 @@ use grasp_explorer::util::write_atomic;
 
 use super::usage;
 
+#[path = "plan_mpc.rs"]
+mod closed_loop;
 #[path = "plan_overrides.rs"]
 mod overrides;
 use overrides::count;
@@ -75,6 +77,8 @@ pub struct PlanArgs {
     pub tuned: Option<PathBuf>,
     #[command(flatten)]
     pub overrides: Overrides,
+    #[command(flatten)]
+    pub mpc: super::mpc_args::MpcArgs,
 }
 
 /// Success-check interval of `plan` when neither `--check-every` nor a `--tuned` file gives one.
@@ -141,6 +145,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         max_iters,
         max_seconds: args.budget_s,
     };
+    let mpc = args.mpc.settings(horizon, budget)?;
     if let Some(path) = &args.out {
         grasp_explorer::util::check_can_write(path)
             .with_context(|| format!("--out {}: cannot write there", path.display()))?;
@@ -151,6 +156,42 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         .model
         .clone()
         .unwrap_or_else(|| default_model_path(env));
+    if let Some(mpc) = &mpc {
+        let save_run = match &args.save_run {
+            Some(path) => {
+                let mp = ModelProblem::from_problem(&problem, model.as_ref())?;
+                let info = runfile::ModelInfo {
+                    path: Some(model_path.display().to_string()),
+                    state_dim: model.state_dim(),
+                    action_dim: model.action_dim(),
+                };
+                let mut header = RunHeader::new(
+                    kind.name(),
+                    params.clone(),
+                    args.seed,
+                    problem.clone(),
+                    mp,
+                    info,
+                    args.save_every,
+                );
+                header.mpc = Some(mpc.clone());
+                Some((header, path.as_path()))
+            }
+            None => None,
+        };
+        let cl = closed_loop::ClosedLoop {
+            env,
+            kind,
+            seed: args.seed,
+            params: &params,
+            mpc,
+            model_path: model_path.display().to_string(),
+            json: args.json,
+            out: args.out.as_deref(),
+            save_run,
+        };
+        return closed_loop::run(&problem, model, cl);
+    }
     let mut writer = match &args.save_run {
         Some(path) => {
             let mp = ModelProblem::from_problem(&problem, model.as_ref())?;

@@ -79,6 +79,19 @@ pub struct RecordArgs {
     /// Print a JSON summary on stdout instead of a line on stderr.
     #[arg(long)]
     pub json: bool,
+    /// Closed loop: record the MPC episode (executed trajectory and the current plan); one planner only.
+    #[command(flatten)]
+    pub mpc: super::mpc_args::MpcArgs,
+}
+
+/// What `record --mpc --json` adds.
+#[derive(Debug, Serialize)]
+struct MpcSummary {
+    success: bool,
+    success_step: Option<usize>,
+    final_distance: f32,
+    replans: usize,
+    iterations: usize,
 }
 
 /// What `record --json` prints.
@@ -101,6 +114,8 @@ struct Summary {
     render_s: f64,
     encode_s: f64,
     recording_fps: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mpc: Option<MpcSummary>,
 }
 
 /// Runs `record`.
@@ -169,13 +184,28 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
         queue: args.queue,
     };
 
+    let open_loop = grasp_explorer::plan::runner::Budget::iters(spec.lanes[0].iterations);
+    let mpc = args.mpc.settings(args.horizon, open_loop)?;
+    if mpc.is_some() && kinds.len() > 1 {
+        return Err(usage(
+            "record --mpc takes one planner (--planner), not a list",
+        ));
+    }
     let total = spec.lanes.iter().map(|l| l.iterations).max().unwrap_or(0) as u64;
     let pb = super::progress::progress_bar(total, "iterations");
     pb.enable_steady_tick(Duration::from_millis(250));
-    let result = record::record(&spec, model, &args.out, |p| {
+    let on_progress = |p: &record::Progress| {
+        pb.set_length(p.total.max(p.iteration) as u64);
         pb.set_position(p.iteration as u64);
         pb.set_message(format!("{} frames", p.frames));
-    });
+    };
+    let (result, episode) = match &mpc {
+        Some(m) => match record::record_mpc(&spec, m, model, &args.out, on_progress) {
+            Ok((s, ep)) => (Ok(s), Some(ep)),
+            Err(e) => (Err(e), None),
+        },
+        None => (record::record(&spec, model, &args.out, on_progress), None),
+    };
     pb.finish_and_clear();
     let s = result.map_err(|e| match e {
         RecordError::UnknownFormat { .. }
@@ -203,6 +233,13 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
         render_s: s.render_time.as_secs_f64(),
         encode_s: s.encode_time.as_secs_f64(),
         recording_fps: s.recording_fps(),
+        mpc: episode.as_ref().map(|ep| MpcSummary {
+            success: ep.success,
+            success_step: ep.success_step,
+            final_distance: ep.final_distance,
+            replans: ep.replans(),
+            iterations: ep.iterations,
+        }),
     };
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
@@ -222,6 +259,22 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
             summary.render_s,
             summary.encode_s,
         );
+        if let Some(m) = &summary.mpc {
+            eprintln!(
+                "closed loop: {} after {} replans (final distance {:.3})",
+                match m.success_step {
+                    Some(k) => format!("success at step {k}"),
+                    None => "failure".into(),
+                },
+                m.replans,
+                m.final_distance
+            );
+        }
+    }
+    if let Some(ep) = episode {
+        if let Some(msg) = ep.diverged {
+            anyhow::bail!("{msg} (recorded up to there)");
+        }
     }
     Ok(())
 }

@@ -14,9 +14,11 @@ use super::bench::{
 };
 use super::usage;
 use grasp_explorer::bench::exec::Executor;
-use grasp_explorer::bench::settings::default_check_every;
+use grasp_explorer::bench::settings::{resolve, TunedSettings};
 use grasp_explorer::bench::summary::machine_description;
-use grasp_explorer::bench::tune::{choose, grid_points, parse_grid, tuning_seed, DEFAULT_GRID};
+use grasp_explorer::bench::tune::{
+    choose, grid_points, mpc_label, mpc_points, parse_grid, tuning_seed, DEFAULT_GRID,
+};
 use grasp_explorer::bench::{BenchConfig, Contender, Manifest, Session, Shard};
 use grasp_explorer::plan::PlannerKind;
 
@@ -32,6 +34,10 @@ pub struct TuneArgs {
     /// Also write the chosen settings here (e.g. assets/tuned/pusht.json). Always written to --out/tuned.json.
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// Start every planner from this settings file (e.g. the shipped assets/tuned/<env>.json) instead of the
+    /// preset defaults, so the grid (e.g. only `mpc.*` axes) tunes on top of settings already chosen.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
 }
 
 /// Runs `tune`.
@@ -52,20 +58,64 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         None => (DEFAULT_GRID.to_string(), "built-in grid".to_string()),
     };
     let grid = parse_grid(&grid_text, &grid_origin).map_err(bench_err)?;
+    let mpc = c.mpc.spec()?;
+    let from = match &args.from {
+        Some(p) => {
+            let t = TunedSettings::read(p)
+                .map_err(bench_err)
+                .with_context(|| format!("--from {}", p.display()))?;
+            if t.env != env {
+                return Err(usage(format!(
+                    "--from {}: the settings are for {}, not {env}",
+                    p.display(),
+                    t.env
+                )));
+            }
+            Some(t)
+        }
+        None => None,
+    };
     let mut contenders = Vec::new();
     let mut presets = BTreeMap::new();
     for (i, k) in kinds.iter().enumerate() {
         if kinds[..i].contains(k) {
             return Err(usage(format!("planner '{k}' is listed twice")));
         }
-        for (label, params) in grid_points(*k, &k.default_params(), &grid).map_err(bench_err)? {
-            presets.insert(label.clone(), *k);
-            contenders.push(Contender {
-                label,
-                kind: *k,
-                params,
-                check_every: default_check_every(*k),
-            });
+        let mpc_grid = match &mpc {
+            Some(base) => mpc_points(*k, base, &grid)
+                .map_err(bench_err)?
+                .into_iter()
+                .map(|(d, s)| (d, Some(s)))
+                .collect(),
+            None => {
+                if mpc_points(*k, &Default::default(), &grid)
+                    .map_err(bench_err)?
+                    .iter()
+                    .any(|(d, _)| !d.is_empty())
+                {
+                    return Err(usage(format!(
+                        "the grid has mpc.* axes for {k}: tune them with --mpc"
+                    )));
+                }
+                vec![(String::new(), None)]
+            }
+        };
+        let (base, check_every, _) = resolve(*k, from.as_ref()).map_err(bench_err)?;
+        for (label, params) in grid_points(*k, &base, &grid).map_err(bench_err)? {
+            for (desc, spec) in &mpc_grid {
+                let label = match spec {
+                    Some(_) => mpc_label(&label, desc),
+                    None => label.clone(),
+                };
+                presets.insert(label.clone(), *k);
+                contenders.push(Contender {
+                    label,
+                    kind: *k,
+                    params: params.clone(),
+                    check_every,
+                    mpc: spec.clone(),
+                });
+            }
         }
     }
     apply_check_every(c, &mut contenders)?;
@@ -88,7 +138,10 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         seed: tuning_seed(c.seed).map_err(bench_err)?,
         budget: parse_budget(c)?,
         model: model_id,
-        settings_source: format!("tuning grid ({grid_origin}) on preset defaults"),
+        settings_source: match &args.from {
+            Some(p) => format!("tuning grid ({grid_origin}) on {}", p.display()),
+            None => format!("tuning grid ({grid_origin}) on preset defaults"),
+        },
     };
     config.problem_seed(problems - 1).map_err(bench_err)?;
     if c.scale_iters {

@@ -12,7 +12,8 @@ use rand_distr::StandardNormal;
 use super::emit::{self, Parts};
 use super::serial::{all_finite, clamp_abs, wsq_dist, SerialRollout};
 use super::{
-    CemParams, InForce, LossTerms, ModelProblem, Phase, PlanError, Planner, PlannerParams, Snapshot,
+    CemParams, InForce, LossTerms, ModelProblem, Phase, PlanError, Planner, PlannerParams,
+    Snapshot, WarmStart,
 };
 use crate::model::WorldModel;
 use crate::util::{rng_for, Rng};
@@ -101,16 +102,39 @@ impl CemPlanner {
         params: CemParams,
         seed: u64,
     ) -> Result<Self, PlanError> {
+        Self::with_warm(problem, model, params, seed, None)
+    }
+
+    /// [`CemPlanner::new`] with μ = `warm`'s actions (clamped to the bound) and σ = its std when given
+    /// (floored at `min_std`), else `init_std`.
+    pub fn with_warm(
+        problem: &ModelProblem,
+        model: Arc<dyn WorldModel>,
+        params: CemParams,
+        seed: u64,
+        warm: Option<&WarmStart>,
+    ) -> Result<Self, PlanError> {
         PlannerParams::Cem(params.clone()).validate()?;
         problem.check(model.as_ref())?;
         let plan = problem.horizon * model.action_dim();
+        let (mut mean, mut std) = (vec![0.0; plan], vec![params.init_std; plan]);
+        if let Some(w) = warm {
+            w.check(problem.horizon, model.state_dim(), model.action_dim())?;
+            mean.copy_from_slice(&w.actions);
+            clamp_abs(&mut mean, params.action_bound);
+            if let Some(ws) = &w.std {
+                for (s, v) in std.iter_mut().zip(ws) {
+                    *s = v.max(params.min_std);
+                }
+            }
+        }
         let mut me = CemPlanner {
             s0: problem.start.clone(),
             goal: problem.goal.clone(),
             weights: problem.weights(),
             horizon: problem.horizon,
-            mean: vec![0.0; plan],
-            std: vec![params.init_std; plan],
+            mean,
+            std,
             var: vec![0.0; plan],
             backup_mean: vec![0.0; plan],
             backup_std: vec![0.0; plan],
@@ -287,6 +311,14 @@ impl Planner for CemPlanner {
 
     fn latest(&self) -> Arc<Snapshot> {
         self.last.clone()
+    }
+
+    fn warm_start(&self) -> WarmStart {
+        WarmStart {
+            actions: self.mean.clone(),
+            states: None,
+            std: Some(self.std.clone()),
+        }
     }
 }
 

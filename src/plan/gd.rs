@@ -15,6 +15,7 @@ use super::emit::{self, Parts};
 use super::serial::{all_finite, clamp_abs, wsq_dist, SerialRollout};
 use super::{
     GdParams, InForce, LossTerms, ModelProblem, Phase, PlanError, Planner, PlannerParams, Snapshot,
+    WarmStart,
 };
 use crate::model::WorldModel;
 use crate::util::{rng_for, Rng};
@@ -50,6 +51,18 @@ impl GdPlanner {
         params: GdParams,
         seed: u64,
     ) -> Result<Self, PlanError> {
+        Self::with_warm(problem, model, params, seed, None)
+    }
+
+    /// [`GdPlanner::new`] from `warm`'s actions (clamped to the bound) instead of the random init; the RNG
+    /// stream for the action noise is the same.
+    pub fn with_warm(
+        problem: &ModelProblem,
+        model: Arc<dyn WorldModel>,
+        params: GdParams,
+        seed: u64,
+        warm: Option<&WarmStart>,
+    ) -> Result<Self, PlanError> {
         PlannerParams::Gd(params.clone()).validate()?;
         problem.check(model.as_ref())?;
         let plan = problem.horizon * model.action_dim();
@@ -57,6 +70,10 @@ impl GdPlanner {
         let mut actions: Vec<f32> = (0..plan)
             .map(|_| params.init_std * rng.sample::<f32, _>(StandardNormal))
             .collect();
+        if let Some(w) = warm {
+            w.check(problem.horizon, model.state_dim(), model.action_dim())?;
+            actions.copy_from_slice(&w.actions);
+        }
         clamp_abs(&mut actions, params.action_bound);
         let mut me = GdPlanner {
             s0: problem.start.clone(),
@@ -228,6 +245,14 @@ impl Planner for GdPlanner {
 
     fn latest(&self) -> Arc<Snapshot> {
         self.last.clone()
+    }
+
+    fn warm_start(&self) -> WarmStart {
+        WarmStart {
+            actions: self.actions.clone(),
+            states: None,
+            std: None,
+        }
     }
 }
 

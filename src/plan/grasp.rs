@@ -23,6 +23,7 @@ use super::grasp_sync::{CemSync, CemSyncSettings, GdSync};
 use super::serial::{all_finite, clamp_abs, wsq_dist, SerialRollout};
 use super::{
     InForce, LossTerms, ModelProblem, Phase, PlanError, Planner, PlannerParams, Snapshot, SyncMode,
+    WarmStart,
 };
 use crate::model::{Tape, WorldModel};
 use crate::util::{rng_for, Rng};
@@ -146,6 +147,18 @@ impl LiftedPlanner {
         params: PlannerParams,
         seed: u64,
     ) -> Result<Self, PlanError> {
+        Self::with_warm(problem, model, params, seed, None)
+    }
+
+    /// [`LiftedPlanner::new`] from `warm`'s actions and (when given) virtual states: row 0 becomes the
+    /// problem's start and the goal-weighted dims of row T the goal. The RNG stream is the same as `new`'s.
+    pub fn with_warm(
+        problem: &ModelProblem,
+        model: Arc<dyn WorldModel>,
+        params: PlannerParams,
+        seed: u64,
+        warm: Option<&WarmStart>,
+    ) -> Result<Self, PlanError> {
         let (init_noise, stream) = match &params {
             PlannerParams::Grasp(p) => (p.init_noise, "grasp"),
             PlannerParams::Latco(_) => (0.0, "latco"),
@@ -178,6 +191,21 @@ impl LiftedPlanner {
                 };
             }
         }
+        let mut actions = vec![0.0; t_len * k];
+        if let Some(w) = warm {
+            w.check(t_len, d, k)?;
+            if let Some(ws) = &w.states {
+                states[d..].copy_from_slice(&ws[d..]);
+                let weights = problem.weights();
+                for j in 0..d {
+                    if weights[j] != 0.0 {
+                        states[t_len * d + j] = problem.goal[j];
+                    }
+                }
+            }
+            actions.copy_from_slice(&w.actions);
+            clamp_abs(&mut actions, params.action_bound());
+        }
         // Adam runs over rows 1..T; row T's pinned dims get zero gradient and are reset to g.
         let free = t_len * d;
         let mut me = LiftedPlanner {
@@ -188,8 +216,8 @@ impl LiftedPlanner {
             horizon: t_len,
             backup_states: states.clone(),
             states,
-            actions: vec![0.0; t_len * k],
-            backup_actions: vec![0.0; t_len * k],
+            backup_actions: actions.clone(),
+            actions,
             pred: vec![0.0; t_len * d],
             resid: vec![0.0; t_len * d],
             goal_diff: vec![0.0; t_len * d],
@@ -503,6 +531,14 @@ impl Planner for LiftedPlanner {
 
     fn latest(&self) -> Arc<Snapshot> {
         self.last.clone()
+    }
+
+    fn warm_start(&self) -> WarmStart {
+        WarmStart {
+            actions: self.actions.clone(),
+            states: Some(self.states.clone()),
+            std: None,
+        }
     }
 }
 

@@ -9,12 +9,15 @@ pub mod gd;
 pub mod grasp;
 mod grasp_sync;
 pub mod latco;
+pub mod mpc;
+pub mod mpc_planner;
 pub mod params;
 pub mod runfile;
 pub mod runner;
 pub mod serial;
 #[cfg(test)]
 mod testkit;
+pub mod warm;
 
 use std::sync::Arc;
 
@@ -26,6 +29,7 @@ use crate::model::WorldModel;
 pub use params::{
     CemParams, GdParams, GraspParams, LatcoParams, PlannerKind, PlannerParams, SyncMode,
 };
+pub use warm::WarmStart;
 
 /// A planning problem in model space: fixed start s_0 and goal g (encoded, normalized) and horizon T in
 /// world-model steps.
@@ -137,16 +141,40 @@ pub fn make_planner(
     model: Arc<dyn WorldModel>,
     seed: u64,
 ) -> Result<Box<dyn Planner>, PlanError> {
+    make_planner_warm(params, problem, model, seed, None)
+}
+
+/// [`make_planner`] starting from `warm`'s variables instead of the planner's own initialization (MPC):
+/// s_0 is always the problem's start and the goal dims of s_T the goal; actions are clamped to the bound.
+/// Parts of `warm` a planner does not use are ignored (states for CEM/GD, std for all but CEM).
+pub fn make_planner_warm(
+    params: &PlannerParams,
+    problem: &ModelProblem,
+    model: Arc<dyn WorldModel>,
+    seed: u64,
+    warm: Option<&WarmStart>,
+) -> Result<Box<dyn Planner>, PlanError> {
+    if let Some(w) = warm {
+        w.check(problem.horizon, model.state_dim(), model.action_dim())?;
+    }
     Ok(match params {
-        PlannerParams::Grasp(_) => Box::new(grasp::LiftedPlanner::new(
+        PlannerParams::Grasp(_) | PlannerParams::Latco(_) => Box::new(
+            grasp::LiftedPlanner::with_warm(problem, model, params.clone(), seed, warm)?,
+        ),
+        PlannerParams::Cem(p) => Box::new(cem::CemPlanner::with_warm(
             problem,
             model,
-            params.clone(),
+            p.clone(),
             seed,
+            warm,
         )?),
-        PlannerParams::Latco(p) => Box::new(latco::new_latco(problem, model, p.clone(), seed)?),
-        PlannerParams::Cem(p) => Box::new(cem::CemPlanner::new(problem, model, p.clone(), seed)?),
-        PlannerParams::Gd(p) => Box::new(gd::GdPlanner::new(problem, model, p.clone(), seed)?),
+        PlannerParams::Gd(p) => Box::new(gd::GdPlanner::with_warm(
+            problem,
+            model,
+            p.clone(),
+            seed,
+            warm,
+        )?),
     })
 }
 
@@ -326,4 +354,10 @@ pub trait Planner: Send {
     fn iteration(&self) -> usize;
     /// The most recent snapshot; before the first step, the initialization (iteration 0, planner time 0).
     fn latest(&self) -> Arc<Snapshot>;
+    /// The current variables as plain data, to warm-start another planner ([`make_planner_warm`]).
+    fn warm_start(&self) -> WarmStart;
+    /// For a closed-loop episode ([`mpc_planner::ClosedLoopPlanner`]): where it stands. None for plain planners.
+    fn closed_loop(&self) -> Option<mpc_planner::ClosedLoopView> {
+        None
+    }
 }

@@ -2,6 +2,8 @@
 //! name and version, problem in env and model units, planner preset, params, seed, model info), then one
 //! snapshot per line (every one, or every k-th plus all sync iterations, a divergence and the last), then
 //! optionally an end line with the trial result. Each line is a JSON object whose `kind` says which.
+//! A closed-loop (MPC) run (version 2) has an `mpc` line before each plan's snapshots — the MPC step, the
+//! executed steps so far and the simulator trajectory — and ends with an `mpc_end` line holding the episode.
 //! Written to a temp file and renamed into place when finished.
 
 use std::fs::File;
@@ -10,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::mpc::{MpcResult, MpcSettings};
 use super::runner::TrialResult;
 use super::{ModelProblem, Phase, PlannerParams, Snapshot, Status};
 use crate::env::Problem;
@@ -17,8 +20,8 @@ use crate::util::temp_path_for;
 
 /// Value of the header's `format` field.
 pub const FORMAT: &str = "grasp-explorer-run";
-/// Current format version.
-pub const VERSION: u32 = 1;
+/// Current format version (2 added MPC runs; version-1 files read unchanged).
+pub const VERSION: u32 = 2;
 
 /// Errors reading or writing run files.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +75,9 @@ pub struct RunHeader {
     pub save_every: usize,
     /// Writer's version string.
     pub tool: String,
+    /// The MPC settings of a closed-loop run; absent for open-loop runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpc: Option<MpcSettings>,
 }
 
 impl RunHeader {
@@ -96,6 +102,7 @@ impl RunHeader {
             model,
             save_every: save_every.max(1),
             tool: format!("grasp-explorer {}", env!("CARGO_PKG_VERSION")),
+            mpc: None,
         }
     }
 }
@@ -110,6 +117,24 @@ pub enum RunLine {
     Snapshot(Snapshot),
     /// The trial result (last line, optional).
     End(TrialResult),
+    /// The start of one MPC plan; the snapshots that follow belong to it.
+    Mpc(MpcSegment),
+    /// The closed-loop episode (last line of an MPC run, optional).
+    #[serde(rename = "mpc_end")]
+    MpcEnd(MpcResult),
+}
+
+/// Where one plan of an MPC run starts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MpcSegment {
+    /// MPC step j (0 = the first plan).
+    pub step: usize,
+    /// Model steps executed before this plan.
+    pub executed: usize,
+    /// This plan's horizon.
+    pub horizon: usize,
+    /// Simulator states so far, env units (start first; the last is this plan's s_0).
+    pub executed_env_states: Vec<Vec<f32>>,
 }
 
 /// A whole run file in memory.
@@ -121,6 +146,10 @@ pub struct Run {
     pub snapshots: Vec<Snapshot>,
     /// The result, if the run finished normally.
     pub result: Option<TrialResult>,
+    /// MPC runs: each plan's segment and the index in `snapshots` of its first snapshot.
+    pub segments: Vec<(usize, MpcSegment)>,
+    /// MPC runs: the episode, if it finished normally.
+    pub mpc_result: Option<MpcResult>,
 }
 
 /// Streams a run to disk.
@@ -176,6 +205,37 @@ impl RunWriter {
             self.write_snapshot(snap)?;
         }
         Ok(())
+    }
+
+    /// Starts MPC plan `seg`: writes the previous plan's `last` snapshot if the cadence skipped it, then the
+    /// segment line; the cadence restarts with the new plan's iterations.
+    pub fn begin_segment(
+        &mut self,
+        last: Option<&Snapshot>,
+        seg: &MpcSegment,
+    ) -> Result<(), RunFileError> {
+        if let Some(s) = last {
+            if self.last_written != Some(s.iteration) {
+                self.write_snapshot(s)?;
+            }
+        }
+        self.last_written = None;
+        self.line(&RunLine::Mpc(seg.clone()))
+    }
+
+    /// Writes the MPC episode line, then finishes like [`RunWriter::finish`].
+    pub fn finish_mpc(
+        mut self,
+        last: Option<&Snapshot>,
+        result: &MpcResult,
+    ) -> Result<(), RunFileError> {
+        if let Some(s) = last {
+            if self.last_written != Some(s.iteration) {
+                self.write_snapshot(s)?;
+            }
+        }
+        self.line(&RunLine::MpcEnd(result.clone()))?;
+        self.finish(None, None)
     }
 
     /// Writes `snap` unconditionally.
@@ -235,6 +295,8 @@ pub fn read_run(path: &Path) -> Result<Run, RunFileError> {
     let mut header = None;
     let mut snapshots = Vec::new();
     let mut result = None;
+    let mut segments = Vec::new();
+    let mut mpc_result = None;
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let n = i + 1;
         let line = line.map_err(|source| RunFileError::Io {
@@ -266,6 +328,8 @@ pub fn read_run(path: &Path) -> Result<Run, RunFileError> {
             (RunLine::Header(_), true) => return Err(parse_err(n, "a second header".into())),
             (RunLine::Snapshot(s), true) => snapshots.push(s),
             (RunLine::End(r), true) => result = Some(r),
+            (RunLine::Mpc(seg), true) => segments.push((snapshots.len(), seg)),
+            (RunLine::MpcEnd(r), true) => mpc_result = Some(r),
         }
     }
     let header = header.ok_or_else(|| parse_err(1, "empty file".into()))?;
@@ -273,6 +337,8 @@ pub fn read_run(path: &Path) -> Result<Run, RunFileError> {
         header,
         snapshots,
         result,
+        segments,
+        mpc_result,
     })
 }
 

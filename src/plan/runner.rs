@@ -96,7 +96,8 @@ impl Budget {
         }
     }
 
-    fn validate(&self) -> Result<(), PlanError> {
+    /// Checks that a limit is set and the time limit is a finite number > 0.
+    pub fn validate(&self) -> Result<(), PlanError> {
         if self.max_iters.is_none() && self.max_seconds.is_none() {
             return Err(PlanError::InvalidParam {
                 name: "budget",
@@ -116,7 +117,8 @@ impl Budget {
         Ok(())
     }
 
-    fn exhausted(&self, iters: usize, seconds: f64) -> bool {
+    /// Whether `iters` iterations or `seconds` of planner time use the budget up.
+    pub fn exhausted(&self, iters: usize, seconds: f64) -> bool {
         self.max_iters.is_some_and(|m| iters >= m) || self.max_seconds.is_some_and(|s| seconds >= s)
     }
 }

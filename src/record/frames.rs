@@ -80,6 +80,8 @@ pub struct PanelRenderer {
     text_scale: u32,
     overlays: Overlays,
     residual_scale: Option<f32>,
+    /// Closed loop: the simulator states executed so far (drawn solid); empty for open-loop recordings.
+    executed: Vec<Vec<f32>>,
 }
 
 impl PanelRenderer {
@@ -136,7 +138,28 @@ impl PanelRenderer {
             text_scale,
             overlays,
             residual_scale: None,
+            executed: Vec::new(),
         })
+    }
+
+    /// Closed loop: the env now stands at the last of `executed` (the states executed so far, start first):
+    /// the picture under the overlays, the start handle and the simulator rollout move there, and the executed
+    /// trajectory is drawn solid in [`palette::EXECUTED`].
+    pub fn set_executed(&mut self, executed: &[Vec<f32>]) -> Result<(), RecordError> {
+        let Some(now) = executed.last() else {
+            return Ok(());
+        };
+        let sc = scene(self.kind, now, Some(&self.goal));
+        self.env_base = render(&sc, self.env_base.width(), self.env_base.height())
+            .map_err(|e| RecordError::Render(e.to_string()))?;
+        self.start = now.clone();
+        self.executed = executed.to_vec();
+        Ok(())
+    }
+
+    /// Replaces the label shown in the heads-up line (e.g. with the MPC step).
+    pub fn set_label(&mut self, label: &str) {
+        self.label = label.to_string();
     }
 
     /// The world→pixel mapping of the env area (the top `view().height` rows of the panel).
@@ -177,6 +200,9 @@ impl PanelRenderer {
             if let Ok(sim) = rollout_env(kind, &self.start, &env_actions) {
                 overlay::draw_trajectory(&mut pm, view, kind, &sim, palette::SIM_ROLLOUT, u);
             }
+        }
+        if self.executed.len() > 1 {
+            overlay::draw_trajectory(&mut pm, view, kind, &self.executed, palette::EXECUTED, u);
         }
         if self.overlays.residuals && !snap.residuals.is_empty() {
             let scale = *self.residual_scale.get_or_insert_with(|| {

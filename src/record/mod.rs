@@ -7,8 +7,10 @@
 //! - [`hud`]: heads-up text line and loss plot.
 //! - [`overlay`]: ghosts, residual segments, rollout paths and the sync flash over an env picture.
 //! - [`session`]: a whole recording — planners in lock-step, frames chosen, rendered and encoded.
+//! - [`closed_loop`]: a closed-loop (MPC) episode — executed trajectory growing, the current plan over it.
 //! - [`probe`]: reading videos back (frame count, size, decoded frames).
 
+pub mod closed_loop;
 pub mod encode;
 pub mod frames;
 mod gifenc;
@@ -25,6 +27,7 @@ mod encode_tests;
 
 use std::path::PathBuf;
 
+pub use closed_loop::record_mpc;
 pub use encode::{BackgroundWriter, Finished, VideoFormat, VideoWriter};
 pub use frames::Overlays;
 pub use session::{record, Lane, Progress, RecordSpec, RecordSummary};

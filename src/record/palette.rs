@@ -20,6 +20,8 @@ pub const MODEL_ROLLOUT: Rgba = Rgba::rgb(230, 0, 230);
 /// Simulator rollout of the current actions, executed open-loop (cyan-teal).
 pub const SIM_ROLLOUT: Rgba = Rgba::rgb(0, 170, 190);
 /// Marker of the start state s_0.
+/// The simulator trajectory actually executed by closed-loop (MPC) control.
+pub const EXECUTED: Rgba = Rgba::rgb(20, 70, 235);
 pub const START_MARKER: Rgba = Rgba::rgb(40, 40, 40);
 /// Marker of the goal g.
 pub const GOAL_MARKER: Rgba = Rgba::rgb(20, 150, 60);

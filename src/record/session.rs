@@ -124,14 +124,14 @@ pub fn validate(spec: &RecordSpec, out: &Path) -> Result<VideoFormat, RecordErro
     Ok(format)
 }
 
-fn video_width(spec: &RecordSpec) -> Result<u32, RecordError> {
+pub(super) fn video_width(spec: &RecordSpec) -> Result<u32, RecordError> {
     u32::try_from(spec.lanes.len())
         .ok()
         .and_then(|n| spec.panel_width.checked_mul(n))
         .ok_or_else(|| RecordError::Invalid("the video would be too wide".into()))
 }
 
-enum Output {
+pub(super) enum Output {
     Direct(VideoWriter),
     Threaded(BackgroundWriter),
 }
@@ -275,7 +275,7 @@ pub fn record(
     })
 }
 
-fn push(output: &mut Output, frame: Vec<u8>) -> Result<(), RecordError> {
+pub(super) fn push(output: &mut Output, frame: Vec<u8>) -> Result<(), RecordError> {
     match output {
         Output::Direct(w) => w.push_frame(&frame),
         Output::Threaded(bg) => bg.push_frame(frame),

@@ -67,6 +67,9 @@ pub struct CommonArgs {
     /// Print the per-(planner, horizon) summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Closed-loop flags: with --mpc every contender runs as an MPC episode (labelled `<planner>+mpc`).
+    #[command(flatten)]
+    pub mpc: crate::cli::mpc_args::MpcArgs,
 }
 
 /// Converts a benchmark error: bad settings are usage errors (exit 2), the rest runtime errors (exit 1).

@@ -1,0 +1,184 @@
+//! Closed-loop (MPC) trials in the benchmark: a contender with an [`MpcSpec`] runs each problem as an MPC
+//! episode ([`crate::plan::mpc::run_mpc`]) under the same per-trial budget an open-loop trial gets. The budget
+//! is split: the first plan gets `first_frac` of it, every replan an equal share of the rest over the most
+//! replans the episode can make (H / execute − 1), so an episode never uses more planner time or iterations
+//! than the open-loop trial of the same cell. Explicit per-replan counts override the split.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::protocol::{TrialBudget, TrialKey};
+use super::trial_log::TrialRecord;
+use super::BenchError;
+use crate::env::Problem;
+use crate::model::WorldModel;
+use crate::plan::mpc::{run_mpc, MpcSettings};
+use crate::plan::runner::Budget;
+use crate::plan::warm::Pad;
+use crate::plan::PlannerParams;
+
+/// Label suffix of a closed-loop contender (`grasp+mpc`); budgets and tuned settings of `grasp` apply to it.
+pub const MPC_SUFFIX: &str = "+mpc";
+
+/// How a contender runs closed-loop.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MpcSpec {
+    /// World-model steps executed per replan (≥ 1). Default 1.
+    pub execute: usize,
+    /// Receding window (model steps); None = shrinking horizon (default).
+    pub window: Option<usize>,
+    /// Fraction of the trial budget for the first plan, in (0, 1]. Default 0.5.
+    pub first_frac: f64,
+    /// Iterations per replan instead of the even split of the rest (None = split).
+    pub replan_iters: Option<usize>,
+    /// Receding-window padding. Default zeros.
+    pub pad: Pad,
+    /// CEM: restart σ on every replan. Default off.
+    pub reset_cem_std: bool,
+}
+
+impl Default for MpcSpec {
+    fn default() -> Self {
+        MpcSpec {
+            execute: 1,
+            window: None,
+            first_frac: 0.5,
+            replan_iters: None,
+            pad: Pad::Zeros,
+            reset_cem_std: false,
+        }
+    }
+}
+
+impl MpcSpec {
+    /// Checks the fraction and counts (the horizon-dependent checks happen per trial).
+    pub fn validate(&self) -> Result<(), BenchError> {
+        if !(self.first_frac > 0.0 && self.first_frac <= 1.0) {
+            return Err(BenchError::Config(format!(
+                "--mpc-first-frac must be in (0, 1], got {}",
+                self.first_frac
+            )));
+        }
+        if self.execute == 0 || self.replan_iters == Some(0) || self.window == Some(0) {
+            return Err(BenchError::Config(
+                "--mpc-execute, --mpc-iters and --mpc-window must be >= 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The episode settings for a deadline of `horizon` steps under the trial budget `total`.
+    pub fn settings(&self, horizon: usize, total: TrialBudget) -> Result<MpcSettings, BenchError> {
+        let mut s = MpcSettings {
+            execute: self.execute,
+            window: self.window,
+            pad: self.pad,
+            reset_cem_std: self.reset_cem_std,
+            ..Default::default()
+        };
+        let replans = s.max_plans(horizon).saturating_sub(1).max(1) as f64;
+        let rest = 1.0 - self.first_frac;
+        s.first = Budget {
+            max_iters: total
+                .max_iters
+                .map(|n| ((n as f64 * self.first_frac).round() as usize).max(1)),
+            max_seconds: total.max_seconds.map(|t| t * self.first_frac),
+        };
+        s.replan = Budget {
+            max_iters: match self.replan_iters {
+                Some(n) => Some(n),
+                None => total
+                    .max_iters
+                    .map(|n| ((n as f64 * rest / replans).floor() as usize).max(1)),
+            },
+            max_seconds: total
+                .max_seconds
+                .map(|t| (t * rest / replans).max(t * 1e-3)),
+        };
+        s.validate(horizon)
+            .map_err(|e| BenchError::Config(format!("MPC at H={horizon}: {e}")))?;
+        Ok(s)
+    }
+}
+
+/// Runs one closed-loop trial and returns its row: `success` and `time_to_success_s` count a success at any
+/// replanning point, `final_distance` is the last state's, `iterations` and `planning_time_s` sum every
+/// plan, and `model_terminal_error` is the first plan's (what the open-loop plan promised under the model).
+#[allow(clippy::too_many_arguments)]
+pub fn run_trial(
+    problem: &Problem,
+    model: Arc<dyn WorldModel>,
+    params: &PlannerParams,
+    spec: &MpcSpec,
+    key: &TrialKey,
+    seed: u64,
+    budget: TrialBudget,
+    check_every: usize,
+) -> Result<TrialRecord, BenchError> {
+    let settings = spec.settings(key.horizon, budget)?;
+    let r = run_mpc(problem, model, params, seed, &settings, |_, _| {})
+        .map_err(|e| BenchError::Trial(format!("trial '{key}': {e}")))?;
+    Ok(TrialRecord {
+        planner: key.planner.clone(),
+        horizon: key.horizon,
+        problem: key.problem,
+        problem_seed: seed,
+        success: r.success,
+        time_to_success_s: if r.success { r.time_to_success_s } else { None },
+        planning_time_s: r.planning_time_s,
+        iterations: r.iterations,
+        iters_per_s: if r.planning_time_s > 0.0 {
+            r.iterations as f64 / r.planning_time_s
+        } else {
+            0.0
+        },
+        final_distance: f64::from(r.final_distance),
+        model_terminal_error: f64::from(
+            r.plans.first().map_or(f32::NAN, |p| p.model_terminal_error),
+        ),
+        max_iters: budget.max_iters,
+        max_seconds: budget.max_seconds,
+        check_every,
+        diverged: r.diverged,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_split_never_exceeds_the_trial_budget() {
+        let spec = MpcSpec::default();
+        let total = TrialBudget {
+            max_iters: Some(1000),
+            max_seconds: None,
+        };
+        let s = spec.settings(50, total).unwrap();
+        assert_eq!(s.first.max_iters, Some(500));
+        assert_eq!(s.replan.max_iters, Some(10));
+        assert!(500 + 49 * 10 <= 1000);
+        let t = spec
+            .settings(
+                10,
+                TrialBudget {
+                    max_iters: None,
+                    max_seconds: Some(10.0),
+                },
+            )
+            .unwrap();
+        assert_eq!(t.first.max_seconds, Some(5.0));
+        assert!((t.replan.max_seconds.unwrap() - 5.0 / 9.0).abs() < 1e-12);
+        let bad = MpcSpec {
+            first_frac: 0.0,
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
+        let big = MpcSpec {
+            execute: 60,
+            ..Default::default()
+        };
+        assert!(big.settings(50, total).is_err());
+    }
+}

@@ -1,0 +1,514 @@
+//! Closed-loop model-predictive control over any planner and env ([`run_mpc`]): plan from the problem's start,
+//! execute the first `execute` world-model steps in the simulator, encode the simulator's new state, replan
+//! warm-started from the unexecuted rest of the plan ([`super::warm`]), and repeat until the simulator reaches
+//! the goal or the problem's deadline of H executed model steps. The horizon shrinks to the remaining steps by
+//! default (the task's deadline stays the paper's "reach the goal within the planning horizon"), or stays a
+//! fixed receding window.
+//!
+//! Success is judged in the simulator at every replanning point (DINO-WM and the train-test-gap paper count an
+//! episode that reaches the goal at any of them); the final state's verdict is reported too. Timing: all
+//! planner time over every replan is counted (from the snapshots); simulator steps, encoding, warm starts and
+//! the callback are not, and the loop's own cost outside the planner is reported as `overhead_s`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::runner::Budget;
+use super::warm::{Pad, WarmStart};
+use super::{make_planner_warm, ModelProblem, PlanError, PlannerParams, Snapshot, Status};
+use crate::env::{step_chunk, Problem, CHUNK_ACTION_DIM};
+use crate::model::WorldModel;
+
+/// How an MPC episode replans. Defaults: execute 1 model step (5 env steps) per replan, shrinking horizon,
+/// each replan 100 iterations, the first plan 1000, receding windows padded with zeros, stop at the first
+/// success.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MpcSettings {
+    /// World-model steps executed in the simulator before each replan, 1 ..= H. Default 1.
+    pub execute: usize,
+    /// Receding-window length in model steps, `execute` ..= H; None (default) = shrinking horizon
+    /// (each replan plans the remaining H − executed steps).
+    pub window: Option<usize>,
+    /// Budget of the first plan (from the problem's start). Default 1000 iterations.
+    pub first: Budget,
+    /// Budget of every later replan. Default 100 iterations.
+    pub replan: Budget,
+    /// How a receding window fills its new last steps. Default zeros.
+    pub pad: Pad,
+    /// CEM only: restart σ at `init_std` on every replan instead of shifting it (DINO-WM's MPC). Default off.
+    pub reset_cem_std: bool,
+    /// End the episode at the first replanning point that meets the success rule. Default on; off executes
+    /// the whole deadline and judges the final state.
+    pub stop_on_success: bool,
+}
+
+impl Default for MpcSettings {
+    fn default() -> Self {
+        MpcSettings {
+            execute: 1,
+            window: None,
+            first: Budget::iters(1000),
+            replan: Budget::iters(100),
+            pad: Pad::Zeros,
+            reset_cem_std: false,
+            stop_on_success: true,
+        }
+    }
+}
+
+impl MpcSettings {
+    /// Checks the settings against a problem of horizon `horizon`.
+    pub fn validate(&self, horizon: usize) -> Result<(), PlanError> {
+        let bad = |name: &'static str, value: usize, expected: &'static str| {
+            Err(PlanError::InvalidParam {
+                name,
+                value: value.to_string(),
+                expected,
+            })
+        };
+        if self.execute == 0 || self.execute > horizon {
+            return bad(
+                "mpc_execute",
+                self.execute,
+                "must be between 1 and the horizon",
+            );
+        }
+        if let Some(w) = self.window {
+            if w < self.execute || w > horizon {
+                return bad(
+                    "mpc_window",
+                    w,
+                    "must be between the executed steps and the horizon",
+                );
+            }
+        }
+        self.first.validate()?;
+        self.replan.validate()?;
+        for (name, b) in [("mpc_first_iters", self.first), ("mpc_iters", self.replan)] {
+            if b.max_iters == Some(0) {
+                return bad(name, 0, "must be >= 1");
+            }
+        }
+        Ok(())
+    }
+
+    /// How many plans an episode of horizon `horizon` makes at most (the first plan and every replan).
+    pub fn max_plans(&self, horizon: usize) -> usize {
+        horizon.div_ceil(self.execute.max(1))
+    }
+}
+
+/// One plan of an episode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MpcPlan {
+    /// MPC step j (0 = the first plan).
+    pub step: usize,
+    /// Model steps executed before this plan.
+    pub executed_before: usize,
+    /// This plan's horizon.
+    pub horizon: usize,
+    /// Iterations run.
+    pub iterations: usize,
+    /// Planner time of this plan, seconds.
+    pub planning_time_s: f64,
+    /// ‖rollout_T − g‖₂ of the plan under the model (goal-weighted model space), when it was executed.
+    pub model_terminal_error: f32,
+    /// Model steps of it executed.
+    pub executed: usize,
+    /// Env-unit goal distance of the simulator state after them.
+    pub distance_after: f32,
+    /// The env's success rule on that state.
+    pub success_after: bool,
+}
+
+/// The outcome of one closed-loop episode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MpcResult {
+    /// The simulator met the success rule at some replanning point.
+    pub success: bool,
+    /// The success rule on the episode's last state.
+    pub final_success: bool,
+    /// Model steps executed when success was first seen.
+    pub success_step: Option<usize>,
+    /// Env-unit goal distance of the last state.
+    pub final_distance: f32,
+    /// Every plan made, in order.
+    pub plans: Vec<MpcPlan>,
+    /// Simulator state after each executed model step, starting with the start state.
+    pub executed_env_states: Vec<Vec<f32>>,
+    /// Executed env actions (flat 2-d, FRAMESKIP per model step).
+    pub env_actions: Vec<f32>,
+    /// Iterations over all plans.
+    pub iterations: usize,
+    /// Planner time over all plans, seconds.
+    pub planning_time_s: f64,
+    /// Planner time over all plans up to the plan whose execution first met the success rule.
+    pub time_to_success_s: Option<f64>,
+    /// Wall time of the loop outside the planners and the callback (encoding, simulator, warm starts,
+    /// planner construction), seconds.
+    pub overhead_s: f64,
+    /// "diverged at MPC step j, iteration k: reason" if a planner diverged (the episode ended there).
+    pub diverged: Option<String>,
+    /// The last plan's last snapshot (not serialized).
+    #[serde(skip)]
+    pub last_snapshot: Option<Arc<Snapshot>>,
+}
+
+impl MpcResult {
+    /// Number of replans after the first plan.
+    pub fn replans(&self) -> usize {
+        self.plans.len().saturating_sub(1)
+    }
+}
+
+/// Where the episode is, for callers watching its snapshots.
+#[derive(Clone, Copy, Debug)]
+pub struct MpcView<'a> {
+    /// MPC step j of the plan the snapshot belongs to.
+    pub step: usize,
+    /// Model steps executed before that plan.
+    pub executed: usize,
+    /// The simulator states so far (start included).
+    pub executed_env_states: &'a [Vec<f32>],
+}
+
+/// The planner seed of MPC step `step`: the episode's seed for the first plan (so it equals the open-loop plan),
+/// a fixed derivation after.
+pub fn replan_seed(seed: u64, step: usize) -> u64 {
+    seed.wrapping_add((step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// One closed-loop episode as a stepwise process (the app drives it one iteration at a time; [`run_mpc`] runs
+/// it to the end). Each [`MpcEpisode::step`] runs one iteration of the current plan; when that plan's budget
+/// is spent, the same call executes its first steps in the simulator, judges the state and builds the next
+/// plan warm-started from the rest.
+pub struct MpcEpisode {
+    problem: Problem,
+    model: Arc<dyn WorldModel>,
+    params: PlannerParams,
+    seed: u64,
+    mpc: MpcSettings,
+    env: Box<dyn crate::env::Env>,
+    planner: Box<dyn super::Planner>,
+    /// Iterations and planner time of the current plan.
+    plan_iters: usize,
+    plan_time_s: f64,
+    executed: usize,
+    executed_env_states: Vec<Vec<f32>>,
+    env_actions: Vec<f32>,
+    plans: Vec<MpcPlan>,
+    iterations: usize,
+    planning_time_s: f64,
+    success_step: Option<usize>,
+    time_to_success_s: Option<f64>,
+    diverged: Option<String>,
+    last_snapshot: Option<Arc<Snapshot>>,
+    overhead_s: f64,
+    done: bool,
+}
+
+/// What one [`MpcEpisode::step`] did.
+#[derive(Clone, Debug)]
+pub struct MpcTick {
+    /// The iteration's snapshot (model space, from the plan's own start).
+    pub snapshot: Arc<Snapshot>,
+    /// MPC step of the plan it belongs to.
+    pub step: usize,
+    /// Model steps executed before that plan.
+    pub executed_before: usize,
+    /// This call ended the plan: its first steps were executed (and a replan built unless the episode ended).
+    pub executed: bool,
+}
+
+impl MpcEpisode {
+    /// Starts an episode: checks the settings and builds the first plan from the problem's start.
+    pub fn new(
+        problem: &Problem,
+        model: Arc<dyn WorldModel>,
+        params: &PlannerParams,
+        seed: u64,
+        mpc: &MpcSettings,
+    ) -> Result<MpcEpisode, PlanError> {
+        let started = Instant::now();
+        mpc.validate(problem.horizon)?;
+        params.validate()?;
+        let mut env = problem.env.make();
+        env.set_state(&problem.start)?;
+        let executed_env_states = vec![env.state()];
+        let planner = Self::plan(
+            problem,
+            &model,
+            params,
+            seed,
+            mpc,
+            0,
+            0,
+            &executed_env_states,
+            None,
+        )?;
+        Ok(MpcEpisode {
+            problem: problem.clone(),
+            model,
+            params: params.clone(),
+            seed,
+            mpc: mpc.clone(),
+            env,
+            planner,
+            plan_iters: 0,
+            plan_time_s: 0.0,
+            executed: 0,
+            executed_env_states,
+            env_actions: Vec::new(),
+            plans: Vec::new(),
+            iterations: 0,
+            planning_time_s: 0.0,
+            success_step: None,
+            time_to_success_s: None,
+            diverged: None,
+            last_snapshot: None,
+            overhead_s: started.elapsed().as_secs_f64(),
+            done: false,
+        })
+    }
+
+    /// Builds plan `step` from the last observed state, warm-started from `warm` shifted by the executed steps.
+    #[allow(clippy::too_many_arguments)]
+    fn plan(
+        problem: &Problem,
+        model: &Arc<dyn WorldModel>,
+        params: &PlannerParams,
+        seed: u64,
+        mpc: &MpcSettings,
+        step: usize,
+        executed: usize,
+        states: &[Vec<f32>],
+        warm: Option<WarmStart>,
+    ) -> Result<Box<dyn super::Planner>, PlanError> {
+        let (d, k) = (model.state_dim(), model.action_dim());
+        let horizon = mpc.window.unwrap_or(problem.horizon - executed);
+        let sub = Problem {
+            start: states.last().cloned().unwrap_or_default(),
+            horizon,
+            ..problem.clone()
+        };
+        let mp = ModelProblem::from_problem(&sub, model.as_ref())?;
+        let init_std = match params {
+            PlannerParams::Cem(p) => p.init_std,
+            _ => 0.0,
+        };
+        let shifted = warm.map(|w| {
+            let mut s = w.shifted(
+                mpc.execute.min(w.horizon(k)),
+                horizon,
+                (d, k),
+                &mp.goal,
+                mpc.pad,
+                init_std,
+            );
+            if mpc.reset_cem_std {
+                s.std = None;
+            }
+            s
+        });
+        make_planner_warm(
+            params,
+            &mp,
+            model.clone(),
+            replan_seed(seed, step),
+            shifted.as_ref(),
+        )
+    }
+
+    /// Whether the episode has ended (success with stop-on-success, the deadline, or divergence).
+    pub fn done(&self) -> bool {
+        self.done
+    }
+
+    /// MPC step of the current plan.
+    pub fn step_index(&self) -> usize {
+        self.plans.len()
+    }
+
+    /// Model steps executed so far.
+    pub fn executed(&self) -> usize {
+        self.executed
+    }
+
+    /// The simulator states so far (start first).
+    pub fn executed_env_states(&self) -> &[Vec<f32>] {
+        &self.executed_env_states
+    }
+
+    /// The current plan's planner (its latest snapshot, parameters, actions).
+    pub fn planner(&self) -> &dyn super::Planner {
+        self.planner.as_ref()
+    }
+
+    /// Replaces the planner parameters, for the current plan (from its next iteration) and every later one.
+    pub fn set_params(&mut self, params: PlannerParams) -> Result<(), PlanError> {
+        self.planner.set_params(params.clone())?;
+        self.params = params;
+        Ok(())
+    }
+
+    /// Runs one iteration of the current plan (nothing once the episode is done: returns the last snapshot).
+    pub fn step(&mut self) -> Result<MpcTick, PlanError> {
+        let step = self.plans.len();
+        let executed_before = self.executed;
+        if self.done {
+            return Ok(MpcTick {
+                snapshot: self.planner.latest(),
+                step,
+                executed_before,
+                executed: false,
+            });
+        }
+        let snap = self.planner.step();
+        if let Status::Diverged { iteration, reason } = &snap.status {
+            self.diverged = Some(format!(
+                "diverged at MPC step {step}, iteration {iteration}: {reason}"
+            ));
+            self.iterations += self.plan_iters;
+            self.planning_time_s += snap.planner_time_s;
+            self.last_snapshot = Some(snap.clone());
+            self.done = true;
+            return Ok(MpcTick {
+                snapshot: snap,
+                step,
+                executed_before,
+                executed: false,
+            });
+        }
+        self.plan_iters += 1;
+        self.plan_time_s = snap.planner_time_s;
+        let budget = if step == 0 {
+            self.mpc.first
+        } else {
+            self.mpc.replan
+        };
+        let ends = budget.exhausted(self.plan_iters, self.plan_time_s);
+        if ends {
+            let started = Instant::now();
+            self.execute_and_replan(&snap)?;
+            self.overhead_s += started.elapsed().as_secs_f64();
+        }
+        Ok(MpcTick {
+            snapshot: snap,
+            step,
+            executed_before,
+            executed: ends,
+        })
+    }
+
+    /// Executes the current plan's first steps, judges the new state and builds the next plan.
+    fn execute_and_replan(&mut self, last: &Arc<Snapshot>) -> Result<(), PlanError> {
+        let (step, k) = (self.plans.len(), self.model.action_dim());
+        let deadline = self.problem.horizon;
+        self.iterations += self.plan_iters;
+        self.planning_time_s += self.plan_time_s;
+        let horizon = last.horizon;
+        let run = self.mpc.execute.min(deadline - self.executed).min(horizon);
+        let env_chunk = self
+            .model
+            .decode_actions(&self.planner.actions()[..run * k]);
+        if env_chunk.len() != run * CHUNK_ACTION_DIM || !env_chunk.iter().all(|v| v.is_finite()) {
+            return Err(PlanError::Problem(format!(
+                "MPC step {step}: the plan does not decode to {run} finite action chunks"
+            )));
+        }
+        for chunk in env_chunk.chunks_exact(CHUNK_ACTION_DIM) {
+            self.executed_env_states
+                .push(step_chunk(self.env.as_mut(), chunk));
+        }
+        self.env_actions.extend_from_slice(&env_chunk);
+        self.executed += run;
+        let now = self.executed_env_states.last().cloned().unwrap_or_default();
+        let goal = &self.problem.goal;
+        let ok = self.problem.env.is_success(&now, goal);
+        self.plans.push(MpcPlan {
+            step,
+            executed_before: self.executed - run,
+            horizon,
+            iterations: self.plan_iters,
+            planning_time_s: self.plan_time_s,
+            model_terminal_error: last.loss.terminal,
+            executed: run,
+            distance_after: self.problem.env.goal_distance(&now, goal),
+            success_after: ok,
+        });
+        self.last_snapshot = Some(last.clone());
+        if ok && self.success_step.is_none() {
+            self.success_step = Some(self.executed);
+            self.time_to_success_s = Some(self.planning_time_s);
+        }
+        if (ok && self.mpc.stop_on_success) || self.executed >= deadline {
+            self.done = true;
+            return Ok(());
+        }
+        let warm = self.planner.warm_start();
+        self.planner = Self::plan(
+            &self.problem,
+            &self.model,
+            &self.params,
+            self.seed,
+            &self.mpc,
+            step + 1,
+            self.executed,
+            &self.executed_env_states,
+            Some(warm),
+        )?;
+        self.plan_iters = 0;
+        self.plan_time_s = 0.0;
+        Ok(())
+    }
+
+    /// The episode's outcome so far (final once [`MpcEpisode::done`]).
+    pub fn result(&self) -> MpcResult {
+        let last = self.executed_env_states.last().cloned().unwrap_or_default();
+        let goal = &self.problem.goal;
+        MpcResult {
+            success: self.success_step.is_some(),
+            final_success: self.problem.env.is_success(&last, goal),
+            success_step: self.success_step,
+            final_distance: self.problem.env.goal_distance(&last, goal),
+            plans: self.plans.clone(),
+            executed_env_states: self.executed_env_states.clone(),
+            env_actions: self.env_actions.clone(),
+            iterations: self.iterations,
+            planning_time_s: self.planning_time_s,
+            time_to_success_s: self.time_to_success_s,
+            overhead_s: self.overhead_s,
+            diverged: self.diverged.clone(),
+            last_snapshot: self.last_snapshot.clone(),
+        }
+    }
+}
+
+/// Runs one closed-loop episode of `problem` (its horizon is the deadline) with the planner `params` selects.
+/// `on_snapshot` sees every snapshot of every plan with where the episode is (its time is not counted).
+pub fn run_mpc(
+    problem: &Problem,
+    model: Arc<dyn WorldModel>,
+    params: &PlannerParams,
+    seed: u64,
+    mpc: &MpcSettings,
+    mut on_snapshot: impl FnMut(MpcView<'_>, &Arc<Snapshot>),
+) -> Result<MpcResult, PlanError> {
+    let mut ep = MpcEpisode::new(problem, model, params, seed, mpc)?;
+    while !ep.done() {
+        let tick = ep.step()?;
+        let view = MpcView {
+            step: tick.step,
+            executed: tick.executed_before,
+            executed_env_states: &ep.executed_env_states[..=tick.executed_before],
+        };
+        on_snapshot(view, &tick.snapshot);
+    }
+    Ok(ep.result())
+}
+
+#[cfg(test)]
+#[path = "mpc_tests.rs"]
+mod tests;

@@ -62,7 +62,7 @@ fn problem_goals_use_the_finetune_seed_range() {
             crate::env::Problem::generate(EnvKind::Wall, 10, p.seed).unwrap()
         );
     }
-    assert!(FINETUNE_SEED_BASE > crate::bench::protocol::TUNING_SEED_BASE + (1 << 41));
+    const { assert!(FINETUNE_SEED_BASE > crate::bench::protocol::TUNING_SEED_BASE + (1 << 41)) };
 }
 
 fn tiny_run(seed: u64) -> (MlpModel, Vec<RoundStats>) {

@@ -248,9 +248,8 @@ pub fn fit_from(
             val_starts.len()
         )));
     }
-    if !(cfg.adv_state.is_finite() && cfg.adv_state >= 0.0)
-        || !(cfg.adv_action.is_finite() && cfg.adv_action >= 0.0)
-    {
+    let radius_ok = |r: f32| r.is_finite() && r >= 0.0;
+    if !radius_ok(cfg.adv_state) || !radius_ok(cfg.adv_action) {
         return Err(TrainError::NoData(format!(
             "adversarial radii must be finite and >= 0, got {} and {}",
             cfg.adv_state, cfg.adv_action

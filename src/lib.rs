@@ -10,6 +10,7 @@
 
 pub mod bench;
 pub mod env;
+pub mod finetune;
 pub mod model;
 pub mod plan;
 pub mod record;

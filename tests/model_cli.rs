@@ -47,6 +47,12 @@ fn tiny_train_then_eval_and_info() {
             "wall",
             "--episodes",
             "6",
+            "--gap-problems",
+            "2",
+            "--gap-planners",
+            "gd,cem",
+            "--gap-iters",
+            "5",
             "--json",
             "--model",
         ])
@@ -65,6 +71,19 @@ fn tiny_train_then_eval_and_info() {
     assert_eq!(h[1]["steps"], 10);
     assert!(h[1]["errors"]["pos"]["median"].as_f64().unwrap() >= 0.0);
     assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
+    assert_eq!(h[3]["steps"], 80, "80-step errors on 100-step episodes");
+    let gaps = v["planner_gap"].as_array().unwrap();
+    assert_eq!(gaps.len(), 2);
+    assert_eq!(gaps[0]["planner"], "gd");
+    assert_eq!(gaps[0]["horizon"], 100);
+    assert_eq!(gaps[1]["per_step_median"].as_array().unwrap().len(), 101);
+    assert_eq!(
+        gaps[1]["per_step_median"][0], 0.0,
+        "both rollouts start at the start"
+    );
+    for p in ["e-gap-gd.png", "e-gap-cem.png"] {
+        assert_eq!(&std::fs::read(dir.path().join(p)).unwrap()[1..4], b"PNG");
+    }
 
     let out = bin()
         .args(["model", "info", "--model"])

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 pub mod app;
 pub mod bench;
+pub mod finetune;
 pub mod model;
 pub mod mpc_args;
 pub mod plan;
@@ -120,6 +121,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Train a world model from simulator data.
     Train(train::TrainArgs),
+    /// Online fine-tuning: plan with the model, execute in the simulator, train on what happened; in rounds.
+    Finetune(finetune::FinetuneArgs),
     /// Inspect world models (`model eval`).
     Model(model::ModelArgs),
     /// Plan one problem with one planner; judge the plan in the simulator.
@@ -139,6 +142,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::App(a)) => app::run(a),
         Some(Command::Sim(a)) => sim::run(a),
         Some(Command::Train(a)) => train::run(a),
+        Some(Command::Finetune(a)) => finetune::run(a),
         Some(Command::Model(a)) => model::run(a),
         Some(Command::Plan(a)) => plan::run(a),
         Some(Command::Bench(a)) => bench::run(a),

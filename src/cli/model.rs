@@ -1,15 +1,24 @@
 //! `grasp-explorer model`: inspect world models. `model eval` measures held-out one-step and open-loop rollout
-//! errors against the simulator (and draws them); `model info` prints a file's metadata.
+//! errors against the simulator at 1/10/40/80 steps and the planner-visited gap (each planner's own plans on
+//! tuning problems, model vs simulator; `finetune::gap`), and draws both; `model info` prints a file's
+//! metadata.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 
-use grasp_explorer::env::EnvKind;
+use grasp_explorer::bench::protocol::TUNING_SEED_BASE;
+use grasp_explorer::bench::settings::{resolve, TunedSettings};
+use grasp_explorer::env::{EnvKind, Problem};
+use grasp_explorer::finetune::gap::{planner_gap, PlannerGap};
 use grasp_explorer::model::data::{self, DataConfig, Source};
 use grasp_explorer::model::eval::evaluate;
+use grasp_explorer::model::eval::tolerance;
 use grasp_explorer::model::io::{default_model_path, load_env_model, load_model};
 use grasp_explorer::model::plot::rollout_png;
+use grasp_explorer::model::WorldModel;
+use grasp_explorer::plan::PlannerKind;
 
 use super::usage;
 
@@ -38,16 +47,35 @@ pub struct EvalArgs {
     /// Model file (default: the shipped model for the env).
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Held-out episodes to generate (50 model steps each).
+    /// Held-out episodes to generate.
     #[arg(long, default_value_t = 100)]
     pub episodes: usize,
+    /// Model steps per held-out episode (80-step errors need ≥ 80).
+    #[arg(long, default_value_t = 100)]
+    pub episode_len: usize,
+    /// Planners whose own plans measure the planner-visited gap, comma-separated ("none" to skip).
+    #[arg(long, default_value = "grasp,cem,gd")]
+    pub gap_planners: String,
+    /// Tuning problems per planner for the gap (seeds from 10^12, never evaluation seeds).
+    #[arg(long, default_value_t = 10)]
+    pub gap_problems: usize,
+    /// Horizon of the gap problems (default: Push-T 50, PointMaze 100, Wall 100).
+    #[arg(long)]
+    pub gap_horizon: Option<usize>,
+    /// Planner iterations per gap problem (default: each planner's default, GRASP/GD 1000, CEM 30).
+    #[arg(long)]
+    pub gap_iters: Option<usize>,
+    /// Use presets instead of the shipped tuned settings (assets/tuned/<env>.json) for the gap planners.
+    #[arg(long)]
+    pub gap_presets: bool,
     /// Seed of the held-out episodes (a stream separate from training data).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
-    /// Write a PNG of simulator vs model rollouts (40 steps) of six held-out episodes.
+    /// Write a PNG of simulator vs model rollouts (40 steps) of six held-out episodes, and next to it
+    /// <stem>-gap-<planner>.png of six gap problems per planner (each planner's plan, simulator vs model).
     #[arg(long)]
     pub png: Option<PathBuf>,
 }
@@ -78,10 +106,26 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
             args.episodes
         )));
     }
+    if !(1..=1000).contains(&args.episode_len) {
+        return Err(usage(format!(
+            "--episode-len must be in 1..=1000, got {}",
+            args.episode_len
+        )));
+    }
+    let gap_kinds = gap_planners(&args.gap_planners)?;
+    let gap_horizon = args.gap_horizon.unwrap_or(match args.env {
+        EnvKind::Pusht => 50,
+        _ => 100,
+    });
+    if gap_horizon == 0 || args.gap_iters == Some(0) || args.gap_problems > 10_000 {
+        return Err(usage(
+            "--gap-horizon and --gap-iters must be at least 1, --gap-problems at most 10000",
+        ));
+    }
     let model = load_env_model(args.env, args.model.as_deref())?;
     let cfg = DataConfig {
-        samples: args.episodes * 50,
-        episode_len: 50,
+        samples: args.episodes * args.episode_len,
+        episode_len: args.episode_len,
         // Salted so evaluation episodes never coincide with the training data of the same seed.
         seed: args.seed ^ 0x5eed_e7a1_0000_0000,
         threads: 2,
@@ -100,6 +144,11 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         grasp_explorer::util::write_atomic(png, &bytes)
             .with_context(|| format!("cannot write {}", png.display()))?;
     }
+    let gaps = if args.gap_problems > 0 && !gap_kinds.is_empty() {
+        gap_report(&args, &model, &gap_kinds, gap_horizon)?
+    } else {
+        Vec::new()
+    };
     if args.json {
         println!(
             "{}",
@@ -108,11 +157,22 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
                 "model": args.model.clone().unwrap_or_else(|| default_model_path(args.env)),
                 "seed": args.seed,
                 "reports": reports,
+                "planner_gap": gaps,
             })
         );
     } else {
         for r in &reports {
             print!("{}", r.table());
+        }
+        if !gaps.is_empty() {
+            println!(
+                "planner-visited gap on tuning problems (seeds {TUNING_SEED_BASE}..), model vs simulator on each \
+                 planner's own plan:"
+            );
+            let unit = tolerance(args.env).1;
+            for g in &gaps {
+                println!("{}", g.line(unit));
+            }
         }
         if let Some(png) = &args.png {
             println!(
@@ -122,6 +182,73 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Parses `--gap-planners`.
+fn gap_planners(s: &str) -> anyhow::Result<Vec<PlannerKind>> {
+    if s.trim().eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    s.split(',')
+        .map(|n| {
+            n.parse::<PlannerKind>()
+                .map_err(|e| usage(format!("--gap-planners: {e}")))
+        })
+        .collect()
+}
+
+/// The planner-visited gap of every planner in `kinds` on the tuning problems; writes the gap PNGs.
+fn gap_report(
+    args: &EvalArgs,
+    model: &grasp_explorer::model::fast::MlpModel,
+    kinds: &[PlannerKind],
+    horizon: usize,
+) -> anyhow::Result<Vec<PlannerGap>> {
+    let problems: Vec<Problem> = (0..args.gap_problems as u64)
+        .map(|i| Problem::generate(args.env, horizon, TUNING_SEED_BASE + i))
+        .collect::<Result<_, _>>()
+        .context("generating the tuning problems")?;
+    let tuned = if args.gap_presets {
+        None
+    } else {
+        TunedSettings::shipped(args.env).ok()
+    };
+    let shared: Arc<dyn WorldModel> = Arc::new(model.clone());
+    let mut out = Vec::new();
+    for &kind in kinds {
+        let (params, _, _) = resolve(kind, tuned.as_ref())?;
+        let iters = args.gap_iters.unwrap_or(params.default_iterations());
+        let pb = super::progress::progress_bar(problems.len() as u64, "problems");
+        pb.set_message(format!("gap: {}", kind.name()));
+        let (gap, rollouts) = planner_gap(
+            &problems,
+            shared.clone(),
+            kind.name(),
+            &params,
+            iters,
+            |i| pb.set_position(i as u64),
+        )
+        .with_context(|| format!("planning with {}", kind.name()))?;
+        pb.finish_and_clear();
+        if let Some(png) = &args.png {
+            let eps: Vec<_> = rollouts.into_iter().map(|r| r.episode).collect();
+            let bytes = rollout_png(model, &eps, horizon).map_err(anyhow::Error::msg)?;
+            let path = gap_png_path(png, kind.name());
+            grasp_explorer::util::write_atomic(&path, &bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        out.push(gap);
+    }
+    Ok(out)
+}
+
+/// `<dir>/<stem>-gap-<planner>.png` next to `png`.
+fn gap_png_path(png: &Path, planner: &str) -> PathBuf {
+    let stem = png
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("model-eval");
+    png.with_file_name(format!("{stem}-gap-{planner}.png"))
 }
 
 fn info(args: InfoArgs) -> anyhow::Result<()> {

@@ -1,5 +1,7 @@
 //! `grasp-explorer train`: generate simulator data, train a world model with a progress bar, report held-out
-//! accuracy (one-step and open-loop rollouts at 1, 10, 40 model steps) and save it as safetensors.
+//! accuracy (one-step and open-loop rollouts at 1, 10, 40 model steps) and save it as safetensors. Options
+//! add the multi-step rollout loss (`--rollout-steps`), adversarial input perturbation (`--adversarial`) and
+//! fine-tuning from an existing model (`--init-model`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -12,8 +14,8 @@ use grasp_explorer::model::codec::Codec;
 use grasp_explorer::model::data::{self, DataConfig, Episode, Source};
 use grasp_explorer::model::eval::evaluate;
 use grasp_explorer::model::info::{Activation, TrainingSummary};
-use grasp_explorer::model::io::{default_model_path, save_model};
-use grasp_explorer::model::train::{fit, ModelData, TrainConfig, TrainEvent};
+use grasp_explorer::model::io::{default_model_path, load_env_model, save_model};
+use grasp_explorer::model::train::{fit_from, ModelData, TrainConfig, TrainEvent};
 use grasp_explorer::model::WorldModel;
 
 use super::usage;
@@ -57,6 +59,30 @@ pub struct TrainArgs {
     /// Wall only: fraction of episodes that run straight at random targets with large actions, in [0, 1].
     #[arg(long, default_value_t = 0.0)]
     pub directed_frac: f64,
+    /// Model steps unrolled per training segment (1 = one-step loss; N sums the losses of an N-step rollout,
+    /// teacher-forced at step 1, free-running after). 1..=--episode-len.
+    #[arg(long, default_value_t = 1)]
+    pub rollout_steps: usize,
+    /// Adversarial training: box radii λs,λa of the state and action input perturbation in units of their
+    /// per-dim std (one FGSM step per minibatch), e.g. 0.03,0.02; 0,0 = off.
+    #[arg(long, default_value = "0,0", allow_hyphen_values = true)]
+    pub adversarial: String,
+    /// Start from this model's weights and normalization (fine-tune; --hidden and --activation are ignored).
+    #[arg(long)]
+    pub init_model: Option<PathBuf>,
+}
+
+/// Parses `--adversarial λs,λa` (two finite values ≥ 0).
+pub fn parse_adversarial(s: &str) -> anyhow::Result<(f32, f32)> {
+    let v: Vec<Option<f32>> = s.split(',').map(|x| x.trim().parse::<f32>().ok()).collect();
+    match v.as_slice() {
+        [Some(a), Some(b)] if a.is_finite() && b.is_finite() && *a >= 0.0 && *b >= 0.0 => {
+            Ok((*a, *b))
+        }
+        _ => Err(usage(format!(
+            "--adversarial must be two finite values >= 0 as λs,λa (e.g. 0.03,0.02), got '{s}'"
+        ))),
+    }
 }
 
 /// Default (samples, epochs) per env: sized to train in well under 15 minutes on 2 cores.
@@ -89,14 +115,9 @@ fn bar(len: u64, prefix: &str) -> ProgressBar {
     pb
 }
 
-/// Model-space transitions of some episodes.
+/// Model-space transitions of some episodes, each episode one segment.
 fn model_data(codec: &Codec, env: EnvKind, episodes: &[Episode]) -> ModelData {
-    let (s, a, s2) = data::transitions(env, episodes);
-    ModelData {
-        states: codec.encode_states(&s),
-        actions: codec.encode_actions(&a),
-        next: codec.encode_states(&s2),
-    }
+    ModelData::from_episodes(codec, env, episodes)
 }
 
 /// Runs `train`.
@@ -134,6 +155,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             args.directed_frac
         )));
     }
+    if args.rollout_steps == 0 || args.rollout_steps > args.episode_len {
+        return Err(usage(format!(
+            "--rollout-steps must be in 1..=--episode-len ({}), got {}",
+            args.episode_len, args.rollout_steps
+        )));
+    }
+    let (adv_state, adv_action) = parse_adversarial(&args.adversarial)?;
+    let init = match &args.init_model {
+        Some(p) => Some(load_env_model(env, Some(p))?),
+        None => None,
+    };
     let out = args.out.clone().unwrap_or_else(|| default_model_path(env));
     grasp_explorer::util::check_can_write(&out)
         .with_context(|| format!("cannot write the model to {}", out.display()))?;
@@ -166,8 +198,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         t0.elapsed().as_secs_f64()
     );
 
-    let (s, a, _) = data::transitions(env, train_eps);
-    let codec = Codec::fit(env, &s, &a);
+    let codec = match &init {
+        Some(m) => m.info().codec(),
+        None => {
+            let (s, a, _) = data::transitions(env, train_eps);
+            Codec::fit(env, &s, &a)
+        }
+    };
     let train_data = model_data(&codec, env, train_eps);
     let val_data = model_data(&codec, env, val_eps);
     let cfg = TrainConfig {
@@ -177,45 +214,58 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         batch: args.batch,
         lr: args.lr,
         seed: args.seed,
+        rollout_steps: args.rollout_steps,
+        adv_state,
+        adv_action,
         ..TrainConfig::default()
     };
-    let steps = (train_data.states.len() / codec.state_dim()).div_ceil(args.batch) * epochs;
+    let n_starts = train_data
+        .starts(codec.state_dim(), args.rollout_steps)
+        .len();
+    let steps = n_starts.div_ceil(args.batch) * epochs;
     let pb = bar(steps as u64, "train");
     let hidden_bar = pb.is_hidden();
     let mut ema: Option<f64> = None;
     let mut best_val = f64::INFINITY;
-    let (mut model, last, best) = fit(&codec, &train_data, &val_data, &cfg, &mut |ev| match ev {
-        TrainEvent::Batch { epoch, loss } => {
-            let e = ema.map_or(loss, |m| 0.98 * m + 0.02 * loss);
-            ema = Some(e);
-            pb.inc(1);
-            if pb.position() == 1 || pb.position().is_multiple_of(20) {
-                let val = if best_val.is_finite() {
-                    format!("{best_val:.2e}")
-                } else {
-                    "-".into()
-                };
-                pb.set_message(format!(
-                    "epoch {}/{epochs} loss {e:.2e} best val {val}",
-                    epoch + 1
-                ));
+    let fitted = fit_from(
+        &codec,
+        init.as_ref(),
+        &train_data,
+        &val_data,
+        &cfg,
+        &mut |ev| match ev {
+            TrainEvent::Batch { epoch, loss } => {
+                let e = ema.map_or(loss, |m| 0.98 * m + 0.02 * loss);
+                ema = Some(e);
+                pb.inc(1);
+                if pb.position() == 1 || pb.position().is_multiple_of(20) {
+                    let val = if best_val.is_finite() {
+                        format!("{best_val:.2e}")
+                    } else {
+                        "-".into()
+                    };
+                    pb.set_message(format!(
+                        "epoch {}/{epochs} loss {e:.2e} best val {val}",
+                        epoch + 1
+                    ));
+                }
             }
-        }
-        TrainEvent::Epoch(st) => {
-            best_val = best_val.min(st.val_loss);
-            if hidden_bar {
-                eprintln!(
-                    "epoch {:>3}/{epochs}: train {:.3e}  val {:.3e}{}  ({:.0} s)",
-                    st.epoch,
-                    st.train_loss,
-                    st.val_loss,
-                    if st.best { " *" } else { "" },
-                    t0.elapsed().as_secs_f64()
-                );
+            TrainEvent::Epoch(st) => {
+                best_val = best_val.min(st.val_loss);
+                if hidden_bar {
+                    eprintln!(
+                        "epoch {:>3}/{epochs}: train {:.3e}  val {:.3e}{}  ({:.0} s)",
+                        st.epoch,
+                        st.train_loss,
+                        st.val_loss,
+                        if st.best { " *" } else { "" },
+                        t0.elapsed().as_secs_f64()
+                    );
+                }
             }
-        }
-    })
-    .context("training failed")?;
+        },
+    );
+    let (mut model, last, best) = fitted.context("training failed")?;
     pb.finish();
     let seconds = t0.elapsed().as_secs_f64();
 

@@ -38,6 +38,8 @@ pub enum Source {
     Mixed,
     /// Wall: fast straight runs at random targets (many of them into the middle wall).
     Directed,
+    /// A planner's actions executed in the simulator (online fine-tuning, `finetune/`).
+    Online,
 }
 
 /// One simulated episode in env units.
@@ -266,6 +268,15 @@ pub fn transitions(env: EnvKind, episodes: &[Episode]) -> (Vec<f32>, Vec<f32>, V
     (s, a, s2)
 }
 
+/// Per transition of [`transitions`], how many transitions remain in its episode counting itself (each
+/// episode is one training segment; see `ModelData::seg_left`).
+pub fn segment_left(episodes: &[Episode]) -> Vec<u32> {
+    episodes
+        .iter()
+        .flat_map(|ep| (1..=ep.len() as u32).rev())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +316,9 @@ mod tests {
                 &s2[..env.state_dim()],
                 &s[env.state_dim()..2 * env.state_dim()]
             );
+            let left = segment_left(&a);
+            assert_eq!(left.len(), 24);
+            assert_eq!(&left[..7], &[6, 5, 4, 3, 2, 1, 6]);
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Held-out accuracy of a world model against its simulator: one-step error and open-loop rollout error at
-//! 1, 10 and 40 model steps, in env units (Push-T px and rad), plus the fraction of rollouts that end within
+//! 1, 10, 40 and 80 model steps, in env units (Push-T px and rad), plus the fraction of rollouts that end within
 //! the env's success tolerance of the simulator.
 
 use std::collections::BTreeMap;
@@ -13,7 +13,7 @@ use crate::env::pusht::angle_error;
 use crate::env::{EnvKind, CHUNK_ACTION_DIM};
 
 /// Rollout lengths reported (model steps).
-pub const HORIZONS: [usize; 3] = [1, 10, 40];
+pub const HORIZONS: [usize; 4] = [1, 10, 40, 80];
 
 /// Median, 90th percentile and mean of one error.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -27,7 +27,8 @@ pub struct Stat {
 }
 
 impl Stat {
-    fn of(mut v: Vec<f64>) -> Stat {
+    /// Statistics of a sample (all zero when empty).
+    pub fn of(mut v: Vec<f64>) -> Stat {
         if v.is_empty() {
             return Stat::default();
         }

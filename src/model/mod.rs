@@ -12,6 +12,7 @@ pub mod fast;
 pub mod info;
 pub mod io;
 pub mod linear;
+pub mod loss;
 pub mod mlp;
 pub mod plot;
 pub mod rollout;

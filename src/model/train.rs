@@ -1,16 +1,20 @@
 //! Training a world model with candle: Adam on minibatches of the MSE between the network output and the
 //! normalized state change ((s′ − s) − delta_mean) / delta_std, a cosine learning-rate decay, a held-out
-//! validation set, and the best (lowest validation loss) weights kept. Works on model-space data so tests
-//! can train on analytic systems; `cli/train.rs` feeds it simulator episodes.
+//! validation set, and the best (lowest validation loss) weights kept. Optionally the loss unrolls the model
+//! over N-step segments and/or trains on adversarially perturbed inputs (`loss.rs`), and training can start
+//! from an existing model (fine-tuning keeps its normalization). Works on model-space data so tests can train
+//! on analytic systems; `cli/train.rs` and `finetune/` feed it simulator episodes.
 
-use candle_core::{Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
 
 use super::codec::Codec;
+use super::data::{segment_left, transitions, Episode};
 use super::fast::{Dense, MlpModel};
 use super::info::{Activation, ModelInfo};
+use super::loss::{fgsm, gather, rollout_loss, AdvRadius, DeltaNorm};
 use super::mlp::CandleMlp;
+use super::WorldModel;
 use crate::util::rng_for;
 
 /// Network and optimizer settings.
@@ -30,6 +34,22 @@ pub struct TrainConfig {
     pub lr_final_frac: f64,
     /// Seed of initialization and minibatch order.
     pub seed: u64,
+    /// Model steps unrolled per training segment: 1 = the one-step loss; N > 1 sums the losses of a rollout
+    /// teacher-forced at step 1 and free-running after. ≥ 1 and ≤ the segment length, default 1.
+    pub rollout_steps: usize,
+    /// Adversarial box radius of the state inputs in units of their per-dim std (λ_s); 0 = off. Finite,
+    /// ≥ 0, default 0 (the reference uses 0.02–0.05).
+    pub adv_state: f32,
+    /// Adversarial box radius of the action inputs in units of their per-dim std (λ_a); 0 = off. Finite,
+    /// ≥ 0, default 0 (the reference uses 0.02).
+    pub adv_action: f32,
+}
+
+impl TrainConfig {
+    /// Whether inputs are perturbed adversarially.
+    pub fn adversarial(&self) -> bool {
+        self.adv_state > 0.0 || self.adv_action > 0.0
+    }
 }
 
 impl Default for TrainConfig {
@@ -42,11 +62,14 @@ impl Default for TrainConfig {
             lr: 1e-3,
             lr_final_frac: 0.02,
             seed: 0,
+            rollout_steps: 1,
+            adv_state: 0.0,
+            adv_action: 0.0,
         }
     }
 }
 
-/// Model-space transitions: states [N × D], actions [N × K], next states [N × D].
+/// Model-space transitions: states [N × D], actions [N × K], next states [N × D], in segment order.
 #[derive(Clone, Debug, Default)]
 pub struct ModelData {
     /// s.
@@ -55,6 +78,59 @@ pub struct ModelData {
     pub actions: Vec<f32>,
     /// s′.
     pub next: Vec<f32>,
+    /// Per transition, how many transitions remain in its segment counting itself (1 = the segment's last;
+    /// the next row continues the segment while this is > 1). Empty = every transition stands alone.
+    pub seg_left: Vec<u32>,
+}
+
+impl ModelData {
+    /// The model-space transitions of simulator episodes (env units), each episode one segment.
+    pub fn from_episodes(codec: &Codec, env: crate::env::EnvKind, episodes: &[Episode]) -> Self {
+        let (s, a, s2) = transitions(env, episodes);
+        ModelData {
+            states: codec.encode_states(&s),
+            actions: codec.encode_actions(&a),
+            next: codec.encode_states(&s2),
+            seg_left: segment_left(episodes),
+        }
+    }
+
+    /// Number of transitions, given the state dim.
+    pub fn len(&self, d: usize) -> usize {
+        self.states.len() / d.max(1)
+    }
+
+    /// Appends another data set's transitions (its segments stay segments).
+    pub fn extend(&mut self, other: &ModelData, d: usize) {
+        let fill = |v: &mut Vec<u32>, n: usize| v.extend(std::iter::repeat_n(1, n));
+        if self.seg_left.is_empty() {
+            let n = self.len(d);
+            fill(&mut self.seg_left, n);
+        }
+        if other.seg_left.is_empty() {
+            fill(&mut self.seg_left, other.len(d));
+        } else {
+            self.seg_left.extend_from_slice(&other.seg_left);
+        }
+        self.states.extend_from_slice(&other.states);
+        self.actions.extend_from_slice(&other.actions);
+        self.next.extend_from_slice(&other.next);
+    }
+
+    /// The rows at which an N-step segment can start (N rows of one segment from there).
+    pub fn starts(&self, d: usize, steps: usize) -> Vec<usize> {
+        let n = self.len(d);
+        if self.seg_left.is_empty() {
+            return if steps <= 1 {
+                (0..n).collect()
+            } else {
+                Vec::new()
+            };
+        }
+        (0..n)
+            .filter(|&r| self.seg_left[r] as usize >= steps.max(1))
+            .collect()
+    }
 }
 
 /// Something that happened during training (for progress display).
@@ -120,36 +196,26 @@ fn delta_stats(d: usize, data: &ModelData) -> (Vec<f32>, Vec<f32>) {
     (mean, std)
 }
 
-/// Network inputs [N × (D+K)] and targets [N × D].
-fn xy(d: usize, k: usize, data: &ModelData, dm: &[f32], ds: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    let n = data.states.len() / d;
-    let mut x = Vec::with_capacity(n * (d + k));
-    let mut y = Vec::with_capacity(n * d);
-    for r in 0..n {
-        x.extend_from_slice(&data.states[r * d..(r + 1) * d]);
-        x.extend_from_slice(&data.actions[r * k..(r + 1) * k]);
-        for i in 0..d {
-            y.push((data.next[r * d + i] - data.states[r * d + i] - dm[i]) / ds[i]);
-        }
-    }
-    (x, y)
-}
-
-fn mse(net: &CandleMlp, x: &[f32], y: &[f32], w: usize, d: usize) -> candle_core::Result<f64> {
-    let n = y.len() / d;
+/// The mean N-step loss of `net` over the segments starting at `starts` (chunks of 4096, no perturbation).
+fn mean_loss(
+    net: &CandleMlp,
+    norm: &DeltaNorm,
+    data: &ModelData,
+    starts: &[usize],
+    steps: usize,
+    (d, k): (usize, usize),
+) -> candle_core::Result<f64> {
     let mut total = 0.0;
-    for start in (0..n).step_by(4096) {
-        let m = (n - start).min(4096);
-        let xt = Tensor::from_slice(&x[start * w..(start + m) * w], (m, w), &Device::Cpu)?;
-        let yt = Tensor::from_slice(&y[start * d..(start + m) * d], (m, d), &Device::Cpu)?;
-        let diff = (net.forward(&xt)? - yt)?;
-        total += f64::from(diff.sqr()?.sum_all()?.to_scalar::<f32>()?);
+    for rows in starts.chunks(4096) {
+        let batch = gather(rows, steps, (&data.states, &data.actions, &data.next), d, k)?;
+        let l: f32 = rollout_loss(net, norm, &batch, None, None)?.to_scalar()?;
+        total += f64::from(l) * rows.len() as f64;
     }
-    Ok(total / (n * d).max(1) as f64)
+    Ok(total / starts.len().max(1) as f64)
 }
 
-/// Trains a model for `codec`'s env on model-space data; returns the best-validation model and the final
-/// epoch's statistics plus the kept epoch.
+/// Trains a fresh model for `codec`'s env on model-space data; returns the best-validation model and the
+/// final epoch's statistics plus the kept epoch.
 pub fn fit(
     codec: &Codec,
     train: &ModelData,
@@ -157,22 +223,65 @@ pub fn fit(
     cfg: &TrainConfig,
     on_event: &mut dyn FnMut(TrainEvent),
 ) -> Result<(MlpModel, EpochStats, EpochStats), TrainError> {
+    fit_from(codec, None, train, val, cfg, on_event)
+}
+
+/// [`fit`], starting from `init`'s weights when given (fine-tuning: its layer sizes, activation and delta
+/// normalization are kept and `cfg.hidden`/`cfg.activation` are ignored; the data must be encoded with
+/// `init`'s codec, which `codec` then is).
+pub fn fit_from(
+    codec: &Codec,
+    init: Option<&MlpModel>,
+    train: &ModelData,
+    val: &ModelData,
+    cfg: &TrainConfig,
+    on_event: &mut dyn FnMut(TrainEvent),
+) -> Result<(MlpModel, EpochStats, EpochStats), TrainError> {
     let (d, k) = (codec.state_dim(), codec.action_mean.len());
-    let w = d + k;
-    let n = train.states.len() / d;
-    if n < 2 || val.states.len() < d {
+    let steps = cfg.rollout_steps.max(1);
+    let starts = train.starts(d, steps);
+    let val_starts = val.starts(d, steps);
+    if starts.len() < 2 || val_starts.is_empty() {
         return Err(TrainError::NoData(format!(
-            "{n} training and {} validation transitions",
-            val.states.len() / d
+            "{} training and {} validation segments of {steps} steps",
+            starts.len(),
+            val_starts.len()
         )));
     }
-    let (dm, ds) = delta_stats(d, train);
-    let (x, y) = xy(d, k, train, &dm, &ds);
-    let (vx, vy) = xy(d, k, val, &dm, &ds);
-    let mut dims = vec![w];
-    dims.extend_from_slice(&cfg.hidden);
-    dims.push(d);
-    let net = CandleMlp::new(&dims, cfg.activation, cfg.seed)?;
+    let radius_ok = |r: f32| r.is_finite() && r >= 0.0;
+    if !radius_ok(cfg.adv_state) || !radius_ok(cfg.adv_action) {
+        return Err(TrainError::NoData(format!(
+            "adversarial radii must be finite and >= 0, got {} and {}",
+            cfg.adv_state, cfg.adv_action
+        )));
+    }
+    let (net, hidden, activation, dm, ds) = match init {
+        Some(m) => {
+            let n = &m.info().normalization;
+            let act = m.info().activation;
+            (
+                CandleMlp::from_dense(m.layers(), act)?,
+                m.info().hidden(),
+                act,
+                n.delta_mean.clone(),
+                n.delta_std.clone(),
+            )
+        }
+        None => {
+            let (dm, ds) = delta_stats(d, train);
+            let mut dims = vec![d + k];
+            dims.extend_from_slice(&cfg.hidden);
+            dims.push(d);
+            let net = CandleMlp::new(&dims, cfg.activation, cfg.seed)?;
+            (net, cfg.hidden.clone(), cfg.activation, dm, ds)
+        }
+    };
+    if init.is_some_and(|m| m.state_dim() != d || m.action_dim() != k) {
+        return Err(TrainError::Invalid(
+            "the starting model's dims do not match the data".into(),
+        ));
+    }
+    let norm = DeltaNorm::new(&dm, &ds)?;
     let mut opt = AdamW::new(
         net.vars(),
         ParamsAdamW {
@@ -182,11 +291,12 @@ pub fn fit(
         },
     )?;
     let mut rng = rng_for(cfg.seed, "train-batches");
-    let mut order: Vec<usize> = (0..n).collect();
-    let batch = cfg.batch.clamp(1, n);
-    let steps_per_epoch = n.div_ceil(batch);
+    let mut adv_rng = rng_for(cfg.seed, "train-adversarial");
+    let mut radius: Option<AdvRadius> = None;
+    let mut order = starts;
+    let batch = cfg.batch.clamp(1, order.len());
+    let steps_per_epoch = order.len().div_ceil(batch);
     let total_steps = (steps_per_epoch * cfg.epochs.max(1)) as f64;
-    let (mut bx, mut by) = (Vec::new(), Vec::new());
     let mut best: Option<(Vec<Dense>, EpochStats)> = None;
     let mut last = None;
     let mut step = 0usize;
@@ -198,15 +308,23 @@ pub fn fit(
             let cos = 0.5 * (1.0 + (std::f64::consts::PI * frac).cos());
             opt.set_learning_rate(cfg.lr * (cfg.lr_final_frac + (1.0 - cfg.lr_final_frac) * cos));
             step += 1;
-            bx.clear();
-            by.clear();
-            for &r in idx {
-                bx.extend_from_slice(&x[r * w..(r + 1) * w]);
-                by.extend_from_slice(&y[r * d..(r + 1) * d]);
-            }
-            let xt = Tensor::from_slice(&bx, (idx.len(), w), &Device::Cpu)?;
-            let yt = Tensor::from_slice(&by, (idx.len(), d), &Device::Cpu)?;
-            let loss = (net.forward(&xt)? - yt)?.sqr()?.mean_all()?;
+            let b = gather(
+                idx,
+                steps,
+                (&train.states, &train.actions, &train.next),
+                d,
+                k,
+            )?;
+            let loss = if cfg.adversarial() {
+                if radius.is_none() {
+                    radius = Some(AdvRadius::from_batch(&b, cfg.adv_state, cfg.adv_action)?);
+                }
+                let r = radius.as_ref().expect("set above");
+                let p = fgsm(&net, &norm, &b, r, &mut adv_rng)?;
+                rollout_loss(&net, &norm, &b, Some(&p.state), Some(&p.actions))?
+            } else {
+                rollout_loss(&net, &norm, &b, None, None)?
+            };
             let lv = f64::from(loss.to_scalar::<f32>()?);
             if !lv.is_finite() {
                 return Err(TrainError::Diverged(epoch + 1));
@@ -215,7 +333,7 @@ pub fn fit(
             sum += lv;
             on_event(TrainEvent::Batch { epoch, loss: lv });
         }
-        let val_loss = mse(&net, &vx, &vy, w, d)?;
+        let val_loss = mean_loss(&net, &norm, val, &val_starts, steps, (d, k))?;
         if !val_loss.is_finite() {
             return Err(TrainError::Diverged(epoch + 1));
         }
@@ -235,7 +353,7 @@ pub fn fit(
     let (Some((layers, best_stats)), Some(last)) = (best, last) else {
         return Err(TrainError::NoData("no epochs ran".into()));
     };
-    let info = ModelInfo::new(codec, &cfg.hidden, cfg.activation, dm, ds);
+    let info = ModelInfo::new(codec, &hidden, activation, dm, ds);
     let model = MlpModel::new(info, layers).map_err(TrainError::Invalid)?;
     Ok((model, last, best_stats))
 }
@@ -258,6 +376,7 @@ mod tests {
             states,
             actions,
             next,
+            seg_left: Vec::new(),
         }
     }
 

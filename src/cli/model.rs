@@ -92,6 +92,11 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
     if args.env == EnvKind::Pusht {
         reports.push(evaluate(&model, &episodes, Some(Source::Scripted)));
     }
+    if let Some(at) = super::output::first_non_finite(&serde_json::to_value(&reports)?) {
+        anyhow::bail!(
+            "the model's predictions are not finite (reports{at}): its weights or statistics are unusable"
+        );
+    }
     if let Some(png) = &args.png {
         let mut shown: Vec<_> = episodes.clone();
         // Push-T: show contact-rich scripted episodes first.
@@ -101,7 +106,7 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", png.display()))?;
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "env": args.env,
@@ -112,10 +117,10 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         );
     } else {
         for r in &reports {
-            print!("{}", r.table());
+            out!("{}", r.table());
         }
         if let Some(png) = &args.png {
-            println!(
+            outln!(
                 "wrote {} (simulator dark, model warm; Push-T agent navy/orange, block grey/red)",
                 png.display()
             );
@@ -127,6 +132,6 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
 fn info(args: InfoArgs) -> anyhow::Result<()> {
     let path = args.model.unwrap_or_else(|| default_model_path(args.env));
     let model = load_model(&path)?;
-    println!("{}", serde_json::to_string_pretty(model.info())?);
+    outln!("{}", serde_json::to_string_pretty(model.info())?);
     Ok(())
 }

@@ -58,6 +58,14 @@ impl GdPlanner {
             .map(|_| params.init_std * rng.sample::<f32, _>(StandardNormal))
             .collect();
         clamp_abs(&mut actions, params.action_bound);
+        if actions.iter().any(|a| !a.is_finite()) {
+            return Err(PlanError::InvalidParam {
+                name: "init_std",
+                value: params.init_std.to_string(),
+                expected:
+                    "is so large that the initial actions overflow (lower --init-std, e.g. 1)",
+            });
+        }
         let mut me = GdPlanner {
             s0: problem.start.clone(),
             goal: problem.goal.clone(),

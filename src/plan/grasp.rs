@@ -133,6 +133,8 @@ pub struct LiftedPlanner {
     rollout_iteration: usize,
     iteration: usize,
     time_s: f64,
+    /// Wall-clock deadline a sync stops at (set by a seconds budget through `Planner::set_deadline`).
+    deadline: Option<Instant>,
     diverged: bool,
     last: Arc<Snapshot>,
 }
@@ -210,6 +212,7 @@ impl LiftedPlanner {
             rollout_iteration: 0,
             iteration: 0,
             time_s: 0.0,
+            deadline: None,
             diverged: false,
             last: Arc::new(Snapshot::empty(params.clone())),
             model,
@@ -415,6 +418,7 @@ impl LiftedPlanner {
                 steps,
                 lr,
                 bound,
+                self.deadline,
             ),
             SyncMode::Cem => {
                 let (samples, topk, var_scale, var_min) = match &self.params {
@@ -445,6 +449,7 @@ impl LiftedPlanner {
                     self.horizon,
                     &cfg,
                     &mut self.rng,
+                    self.deadline,
                 );
             }
         }
@@ -503,6 +508,10 @@ impl Planner for LiftedPlanner {
 
     fn latest(&self) -> Arc<Snapshot> {
         self.last.clone()
+    }
+
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
     }
 }
 

@@ -137,6 +137,7 @@ pub fn make_planner(
     model: Arc<dyn WorldModel>,
     seed: u64,
 ) -> Result<Box<dyn Planner>, PlanError> {
+    check_size(params, problem.horizon)?;
     Ok(match params {
         PlannerParams::Grasp(_) => Box::new(grasp::LiftedPlanner::new(
             problem,
@@ -148,6 +149,24 @@ pub fn make_planner(
         PlannerParams::Cem(p) => Box::new(cem::CemPlanner::new(problem, model, p.clone(), seed)?),
         PlannerParams::Gd(p) => Box::new(gd::GdPlanner::new(problem, model, p.clone(), seed)?),
     })
+}
+
+/// Checks the horizon and the population sizes against `util::limits` before any buffer is allocated:
+/// T ≤ `MAX_HORIZON`, and for CEM (and GRASP's CEM sync) samples × T ≤ `MAX_SAMPLE_STEPS`.
+pub fn check_size(params: &PlannerParams, horizon: usize) -> Result<(), PlanError> {
+    use crate::util::limits::{check_usize, MAX_HORIZON, MAX_SAMPLE_STEPS};
+    check_usize("horizon", horizon, MAX_HORIZON)?;
+    let samples = match params {
+        PlannerParams::Cem(p) => p.samples,
+        PlannerParams::Grasp(p) if p.sync_mode == SyncMode::Cem => p.cem_sync_samples,
+        _ => return Ok(()),
+    };
+    check_usize(
+        "samples × horizon",
+        samples.saturating_mul(horizon),
+        MAX_SAMPLE_STEPS,
+    )?;
+    Ok(())
 }
 
 /// Which part of the optimization produced a snapshot.
@@ -306,6 +325,9 @@ pub enum PlanError {
     /// Problem and model disagree on dimensions, or the horizon is zero.
     #[error("problem does not fit the model: {0}")]
     Problem(String),
+    /// A size beyond its documented bound (`util::limits`).
+    #[error(transparent)]
+    Limit(#[from] crate::util::limits::LimitError),
     /// The simulator rejected a state or plan while executing it.
     #[error("executing the plan: {0}")]
     Env(#[from] crate::env::EnvError),
@@ -326,4 +348,7 @@ pub trait Planner: Send {
     fn iteration(&self) -> usize;
     /// The most recent snapshot; before the first step, the initialization (iteration 0, planner time 0).
     fn latest(&self) -> Arc<Snapshot>;
+    /// A wall-clock time after which long inner loops (GRASP's sync) stop early, so a seconds budget holds
+    /// inside one iteration; `None` (the default) = no deadline. Results are unchanged while it is not hit.
+    fn set_deadline(&mut self, _deadline: Option<std::time::Instant>) {}
 }

@@ -192,7 +192,7 @@ fn check(
         // The error line is the last one and the only one (a bench may print its plan first).
         let errors: Vec<&&str> = lines.iter().filter(|l| l.starts_with("error")).collect();
         prop_assert_eq!(errors.len(), 1, "{:?}: {}", argv, err);
-        prop_assert_eq!(lines.last(), Some(*errors[0]), "{:?}: {}", argv, err);
+        prop_assert_eq!(lines.last().copied(), Some(*errors[0]), "{:?}: {}", argv, err);
     }
     prop_assert!(!err.contains("panicked"), "{argv:?}: {err}");
     prop_assert!(took < Duration::from_secs(15), "{argv:?} took {took:?}");

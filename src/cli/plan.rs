@@ -227,6 +227,13 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     if let Some(msg) = result.diverged {
         anyhow::bail!("{msg} (plan stopped; the last finite plan was judged)");
     }
+    if !(result.final_distance.is_finite() && result.model_terminal_error.is_finite()) {
+        anyhow::bail!(
+            "the result is not finite (final distance {}, model terminal error {}): the model's rollout overflows",
+            result.final_distance,
+            result.model_terminal_error
+        );
+    }
     Ok(())
 }
 

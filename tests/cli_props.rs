@@ -116,7 +116,7 @@ fn commands(dir: &str) -> Vec<(Vec<String>, Vec<&'static str>)> {
                 "--iters",
                 "2",
                 "--size",
-                "32x32",
+                "128x128",
                 "--hold",
                 "0",
                 "--fps",
@@ -192,7 +192,13 @@ fn check(
         // The error line is the last one and the only one (a bench may print its plan first).
         let errors: Vec<&&str> = lines.iter().filter(|l| l.starts_with("error")).collect();
         prop_assert_eq!(errors.len(), 1, "{:?}: {}", argv, err);
-        prop_assert_eq!(lines.last().copied(), Some(*errors[0]), "{:?}: {}", argv, err);
+        prop_assert_eq!(
+            lines.last().copied(),
+            Some(*errors[0]),
+            "{:?}: {}",
+            argv,
+            err
+        );
     }
     prop_assert!(!err.contains("panicked"), "{argv:?}: {err}");
     prop_assert!(took < Duration::from_secs(15), "{argv:?} took {took:?}");

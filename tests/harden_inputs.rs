@@ -503,7 +503,7 @@ fn overflowing_models_are_errors_in_eval_plan_and_record() {
         "--iters",
         "20",
         "--size",
-        "32x32",
+        "128x128",
         "--hold",
         "0",
         "--model",
@@ -511,7 +511,8 @@ fn overflowing_models_are_errors_in_eval_plan_and_record() {
         "--out",
         gif.to_str().unwrap(),
     ]);
-    let line = one_line_error(&o, 1);
+    // The "wrote …" line comes first, as plan prints its result before the error.
+    let line = common::last_line_error(&o, 1);
     assert!(line.contains("diverged"), "{line}");
 }
 

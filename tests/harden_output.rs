@@ -64,7 +64,7 @@ fn printing_commands(dir: &Path) -> Vec<Vec<String>> {
             "--iters",
             "2",
             "--size",
-            "32x32",
+            "128x128",
             "--hold",
             "0",
             "--out",
@@ -108,7 +108,7 @@ fn a_full_stdout_is_a_one_line_error() {
 #[test]
 fn long_output_names_work() {
     let dir = tempfile::tempdir().unwrap();
-    let long = |ext: &str| dir.path().join(format!("{}.{ext}", "p".repeat(250)));
+    let long = |ext: &str| dir.path().join(format!("{}.{ext}", "p".repeat(245)));
     let (out, run_file) = (long("json"), long("jsonl"));
     let o = run(&[
         "plan",

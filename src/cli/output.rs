@@ -26,7 +26,6 @@ pub fn stdout_failed(e: &std::io::Error) -> ! {
 }
 
 /// `println!` to stdout through [`write_stdout`].
-
 macro_rules! outln {
     () => { $crate::cli::output::write_stdout(format_args!("\n")) };
     ($($arg:tt)*) => {
@@ -35,7 +34,6 @@ macro_rules! outln {
 }
 
 /// `print!` to stdout through [`write_stdout`].
-
 macro_rules! out {
     ($($arg:tt)*) => { $crate::cli::output::write_stdout(format_args!($($arg)*)) };
 }

@@ -126,7 +126,7 @@ impl Safetensors {
     /// Joins header and data again (header padded with spaces to 8 bytes, as safetensors writes it).
     pub fn bytes(&self) -> Vec<u8> {
         let mut h = serde_json::to_vec(&self.header).unwrap();
-        while h.len() % 8 != 0 {
+        while !h.len().is_multiple_of(8) {
             h.push(b' ');
         }
         let mut out = (h.len() as u64).to_le_bytes().to_vec();

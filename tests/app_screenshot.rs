@@ -121,7 +121,9 @@ fn run_window(args: &[&str], dir: &Path) -> (String, Vec<[u8; 3]>) {
         .arg(&shot)
         .env_remove("WAYLAND_DISPLAY");
         let o = run_with_timeout(cmd, Duration::from_secs(600));
-        let display_failed = String::from_utf8_lossy(&o.stderr).contains("XOpenDisplayFailed");
+        let err = String::from_utf8_lossy(&o.stderr);
+        let display_failed =
+            err.contains("XOpenDisplayFailed") || err.contains("XOpenDisplay failed");
         out = Some(o);
         if !display_failed {
             break;
@@ -300,6 +302,36 @@ fn headless_failure(args: &[&str]) -> String {
 fn without_a_display_it_says_so_in_one_line_and_exits_1() {
     let stderr = headless_failure(&["app", "--exit-after", "1"]);
     assert!(stderr.contains("no display"), "{stderr}");
+}
+
+#[test]
+fn a_display_that_refuses_clients_is_one_line_not_a_panic() {
+    // A live socket at a free display number whose "server" hangs up on every client.
+    let n = (900..999)
+        .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
+        .expect("a free display number");
+    std::fs::create_dir_all("/tmp/.X11-unix").ok();
+    let socket = format!("/tmp/.X11-unix/X{n}");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind a fake X socket");
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            drop(conn);
+        }
+    });
+    let out = Command::new(BIN)
+        .args(["app", "--exit-after", "1"])
+        .env("DISPLAY", format!(":{n}"))
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    std::fs::remove_file(&socket).ok();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no display") && stderr.contains("refused"),
+        "{stderr}"
+    );
 }
 
 #[test]

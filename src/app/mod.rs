@@ -137,7 +137,30 @@ pub fn display_problem() -> Option<String> {
             ));
         }
     }
+    if !x_display_opens() {
+        return Some(format!(
+            "no display: the X server at {d} refused the connection (XOpenDisplay failed; check DISPLAY and XAUTHORITY)"
+        ));
+    }
     None
+}
+
+/// Whether Xlib can open (and close again) the display in `DISPLAY`, with the user's X authority, as winit
+/// will. Without libX11 the question is left to winit (true).
+fn x_display_opens() -> bool {
+    let Ok(xlib) = x11_dl::xlib::Xlib::open() else {
+        return true;
+    };
+    // SAFETY: XOpenDisplay with a null name reads DISPLAY; a non-null result is a valid connection that is
+    // closed right away and not used otherwise.
+    unsafe {
+        let dpy = (xlib.XOpenDisplay)(std::ptr::null());
+        if dpy.is_null() {
+            return false;
+        }
+        (xlib.XCloseDisplay)(dpy);
+    }
+    true
 }
 
 /// Opens the window and runs until it is closed (or the test hook exits).

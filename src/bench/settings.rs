@@ -26,6 +26,9 @@ pub fn default_check_every(kind: PlannerKind) -> usize {
     }
 }
 
+/// The tuned-settings format version this build reads and writes.
+pub const TUNED_FORMAT: u32 = 1;
+
 /// A contiguous range of problem seeds.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeedRange {
@@ -58,7 +61,7 @@ pub struct TunedEntry {
 /// A tuned-settings file (`assets/tuned/<env>.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TunedSettings {
-    /// Format version (1).
+    /// Format version ([`TUNED_FORMAT`]); readers refuse any other.
     pub format: u32,
     /// Environment the settings are for.
     pub env: EnvKind,
@@ -86,6 +89,16 @@ impl TunedSettings {
             line: e.line(),
             msg: e.to_string(),
         })?;
+        if t.format != TUNED_FORMAT {
+            return Err(BenchError::Corrupt {
+                path: origin.into(),
+                line: 1,
+                msg: format!(
+                    "tuned-settings format {} (this build reads format {TUNED_FORMAT}; a newer file needs a newer grasp-explorer)",
+                    t.format
+                ),
+            });
+        }
         for (name, entry) in &t.planners {
             let kind: PlannerKind = name.parse().map_err(|e: String| BenchError::Corrupt {
                 path: origin.into(),

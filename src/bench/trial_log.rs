@@ -178,9 +178,9 @@ pub struct LoadedLog {
     pub torn_tail: Option<String>,
 }
 
-/// Reads and checks a log. Never modifies the file.
+/// Reads and checks a log (LF or CRLF line ends, e.g. after a Windows editor). Never modifies the file.
 pub fn read_log(path: &Path) -> Result<LoadedLog, BenchError> {
-    let bytes = std::fs::read(path).map_err(|e| BenchError::io(path, e))?;
+    let bytes = lf_only(std::fs::read(path).map_err(|e| BenchError::io(path, e))?);
     let corrupt = |line: usize, msg: String| BenchError::Corrupt {
         path: path.to_path_buf(),
         line,
@@ -212,6 +212,20 @@ pub fn read_log(path: &Path) -> Result<LoadedLog, BenchError> {
         }
     }
     Ok(LoadedLog { records, torn_tail })
+}
+
+/// `bytes` with every CRLF turned into LF (a lone CR is kept).
+fn lf_only(bytes: Vec<u8>) -> Vec<u8> {
+    if !bytes.windows(2).any(|w| w == b"\r\n") {
+        return bytes;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    for (i, &b) in bytes.iter().enumerate() {
+        if !(b == b'\r' && bytes.get(i + 1) == Some(&b'\n')) {
+            out.push(b);
+        }
+    }
+    out
 }
 
 /// Parses header + rows; errors carry the 1-based file line.

@@ -255,7 +255,7 @@ pub fn choose(
         })
         .collect();
     Ok(TunedSettings {
-        format: 1,
+        format: super::settings::TUNED_FORMAT,
         env: config.env,
         note: format!(
             "Chosen by 'grasp-explorer tune' on {} tuning problems per horizon (seeds disjoint from evaluation); \

@@ -130,6 +130,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         t.check_disjoint(c.seed, problems as u64)
             .map_err(bench_err)?;
+        if let Some(path) = &args.tuned {
+            super::limits::check_tuned_covers(t, &kinds, path)?;
+        }
     }
     let mut contenders = Vec::new();
     let mut sources = Vec::new();
@@ -196,7 +199,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                 "wrote {} (pass it to every shard with --budget-file)",
                 path.display()
             );
-            println!("{text}");
+            outln!("{text}");
             return Ok(());
         }
     }

@@ -3,9 +3,13 @@
 
 use clap::{Parser, Subcommand};
 
+#[macro_use]
+pub mod output;
+
 pub mod app;
 pub mod bench;
 pub mod finetune;
+pub mod limits;
 pub mod model;
 pub mod mpc_args;
 pub mod plan;
@@ -38,8 +42,26 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
 }
 
 /// The error as one line: its messages joined by ": ", leaving out a cause that the message enclosing it
-/// already ends with (many library errors print their I/O cause themselves and also expose it as `source`).
+/// already ends with (many library errors print their I/O cause themselves and also expose it as `source`),
+/// with control characters (a CR or newline quoted from a file) escaped, so it stays one line.
 pub fn one_line(err: &anyhow::Error) -> String {
+    escape_controls(&joined(err))
+}
+
+/// `text` with every control character written as an escape (`\r`, `\n`, `\u{1b}`).
+pub fn escape_controls(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+fn joined(err: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in err.chain() {
         let msg = cause.to_string();
@@ -94,14 +116,22 @@ where
     <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
 }
 
-/// A clap parse error as one line: its first line and where to look for the grammar.
+/// A clap parse error as one line: its first line (with the arguments it lists after a colon, e.g. the
+/// missing required ones) and where to look for the grammar.
 pub fn usage_line(e: &clap::Error) -> String {
     let text = e.render().to_string();
-    let first = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("error: bad arguments");
-    format!("{first} (see --help)")
+    let mut lines = text.lines().skip_while(|l| l.trim().is_empty());
+    let mut first = lines.next().unwrap_or("error: bad arguments").to_string();
+    if first.ends_with(':') {
+        let listed: Vec<&str> = lines
+            .take_while(|l| l.starts_with(' ') && !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        if !listed.is_empty() {
+            first = format!("{first} {}", listed.join(", "));
+        }
+    }
+    format!("{} (see --help)", escape_controls(&first))
 }
 
 /// grasp-explorer: watch GRASP and its baselines plan through learned world models.
@@ -135,8 +165,13 @@ pub enum Command {
     Record(record::RecordArgs),
 }
 
-/// Runs the parsed command line.
+/// Runs the parsed command line. Headless subcommands first install the SIGINT/SIGTERM handler that deletes
+/// unfinished temp files (the app keeps the window toolkit's own handling).
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    if !matches!(cli.command, None | Some(Command::App(_))) {
+        grasp_explorer::util::atomic::install_signal_cleanup()
+            .map_err(|e| anyhow::anyhow!("cannot install the signal handler: {e}"))?;
+    }
     match cli.command {
         None => app::run_default(),
         Some(Command::App(a)) => app::run(a),

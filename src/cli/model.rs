@@ -136,6 +136,11 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
     if args.env == EnvKind::Pusht {
         reports.push(evaluate(&model, &episodes, Some(Source::Scripted)));
     }
+    if let Some(at) = super::output::first_non_finite(&serde_json::to_value(&reports)?) {
+        anyhow::bail!(
+            "the model's predictions are not finite (reports{at}): its weights or statistics are unusable"
+        );
+    }
     if let Some(png) = &args.png {
         let mut shown: Vec<_> = episodes.clone();
         // Push-T: show contact-rich scripted episodes first.
@@ -150,7 +155,7 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         Vec::new()
     };
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "env": args.env,
@@ -162,7 +167,7 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         );
     } else {
         for r in &reports {
-            print!("{}", r.table());
+            out!("{}", r.table());
         }
         if !gaps.is_empty() {
             println!(
@@ -175,7 +180,7 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
             }
         }
         if let Some(png) = &args.png {
-            println!(
+            outln!(
                 "wrote {} (simulator dark, model warm; Push-T agent navy/orange, block grey/red)",
                 png.display()
             );
@@ -254,6 +259,6 @@ fn gap_png_path(png: &Path, planner: &str) -> PathBuf {
 fn info(args: InfoArgs) -> anyhow::Result<()> {
     let path = args.model.unwrap_or_else(|| default_model_path(args.env));
     let model = load_model(&path)?;
-    println!("{}", serde_json::to_string_pretty(model.info())?);
+    outln!("{}", serde_json::to_string_pretty(model.info())?);
     Ok(())
 }

@@ -10,12 +10,13 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use grasp_explorer::bench::settings::{family_base, resolve, TunedSettings};
+use grasp_explorer::bench::settings::{resolve, TunedSettings};
 use grasp_explorer::env::{EnvKind, Problem, ENV_ACTION_DIM};
 use grasp_explorer::model::{io::default_model_path, load_for_env, WorldModel};
 use grasp_explorer::plan::runfile::{self, RunHeader, RunWriter};
 use grasp_explorer::plan::runner::{run_trial_with, Budget, TrialOptions, TrialResult};
 use grasp_explorer::plan::{ModelProblem, PlanError, PlannerKind, PlannerParams};
+use grasp_explorer::util::limits::MAX_HORIZON;
 use grasp_explorer::util::write_atomic;
 
 use super::usage;
@@ -106,16 +107,7 @@ fn base_params(
             t.env
         )));
     }
-    let covered = |k: PlannerKind| t.planners.contains_key(k.name());
-    if !covered(kind) && !covered(family_base(kind)) {
-        let names: Vec<&str> = t.planners.keys().map(String::as_str).collect();
-        return Err(usage(format!(
-            "--tuned {}: no settings for planner {} (the file has: {})",
-            path.display(),
-            kind.name(),
-            names.join(", ")
-        )));
-    }
+    super::limits::check_tuned_covers(&t, &[kind], path)?;
     let (params, check_every, _) = resolve(kind, Some(&t))?;
     Ok((params, check_every))
 }
@@ -124,7 +116,7 @@ fn base_params(
 pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let env: EnvKind = args.env.parse().map_err(usage)?;
     let kind: PlannerKind = args.planner.parse().map_err(usage)?;
-    let horizon = count("horizon", args.horizon)?;
+    let horizon = super::limits::bound("--horizon", count("horizon", args.horizon)?, MAX_HORIZON)?;
     let (base, tuned_check_every) = base_params(env, kind, args.tuned.as_ref())?;
     let params = apply_overrides(base, &args.overrides)?;
     let check_every = args.check_every.unwrap_or(tuned_check_every);
@@ -146,10 +138,10 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         max_seconds: args.budget_s,
     };
     let mpc = args.mpc.settings(horizon, budget)?;
-    if let Some(path) = &args.out {
-        grasp_explorer::util::check_can_write(path)
-            .with_context(|| format!("--out {}: cannot write there", path.display()))?;
-    }
+    super::limits::check_outputs(&[
+        ("--out", args.out.as_deref()),
+        ("--save-run", args.save_run.as_deref()),
+    ])?;
     let problem = Problem::generate(env, horizon, args.seed).map_err(|e| usage(e.to_string()))?;
     let model = load_for_env(env, args.model.as_deref())?;
     let model_path = args
@@ -237,7 +229,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         },
     )
     .map_err(|e| match e {
-        PlanError::InvalidParam { .. } => usage(e.to_string()),
+        PlanError::InvalidParam { .. } | PlanError::Limit(_) => usage(e.to_string()),
         other => anyhow::Error::new(other),
     })?;
     if let Some(e) = write_err {
@@ -269,12 +261,19 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         params: &params,
     };
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?);
     } else {
         print_text(env, kind, horizon, args.seed, &result);
     }
     if let Some(msg) = result.diverged {
         anyhow::bail!("{msg} (plan stopped; the last finite plan was judged)");
+    }
+    if !(result.final_distance.is_finite() && result.model_terminal_error.is_finite()) {
+        anyhow::bail!(
+            "the result is not finite (final distance {}, model terminal error {}): the model's rollout overflows",
+            result.final_distance,
+            result.model_terminal_error
+        );
     }
     Ok(())
 }
@@ -325,7 +324,7 @@ struct PlanFile<'a> {
 }
 
 fn print_text(env: EnvKind, kind: PlannerKind, horizon: usize, seed: u64, r: &TrialResult) {
-    println!(
+    outln!(
         "{env} H={horizon} seed={seed} {kind}: {} (final distance {:.3}, model terminal error {:.4})",
         if r.success { "success" } else { "failure" },
         r.final_distance,
@@ -335,12 +334,14 @@ fn print_text(env: EnvKind, kind: PlannerKind, horizon: usize, seed: u64, r: &Tr
         Some(t) => format!("; first success at {t:.3} s"),
         None => String::new(),
     };
-    println!(
+    outln!(
         "{} iterations in {:.3} s planner time ({:.0} it/s){first}",
-        r.iterations, r.planning_time_s, r.iters_per_s
+        r.iterations,
+        r.planning_time_s,
+        r.iters_per_s
     );
     if let Some(d) = &r.diverged {
-        println!("{d}");
+        outln!("{d}");
     }
 }
 

@@ -137,7 +137,7 @@ pub fn run(
             params: cl.params,
             mpc: cl.mpc,
         };
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?);
     } else {
         print_text(problem, cl.kind, cl.seed, &result);
     }
@@ -152,7 +152,7 @@ fn print_text(problem: &Problem, kind: PlannerKind, seed: u64, r: &MpcResult) {
         Some(s) => format!("success at step {s}"),
         None => "failure".into(),
     };
-    println!(
+    outln!(
         "{} H={} seed={seed} {kind} (MPC): {verdict} (final distance {:.3}, {} replans)",
         problem.env,
         problem.horizon,
@@ -163,7 +163,7 @@ fn print_text(problem: &Problem, kind: PlannerKind, seed: u64, r: &MpcResult) {
         Some(t) => format!("; success after {t:.3} s planner time"),
         None => String::new(),
     };
-    println!(
+    outln!(
         "{} iterations in {:.3} s planner time over {} plans, loop overhead {:.3} s{first}",
         r.iterations,
         r.planning_time_s,
@@ -171,7 +171,7 @@ fn print_text(problem: &Problem, kind: PlannerKind, seed: u64, r: &MpcResult) {
         r.overhead_s
     );
     if let Some(d) = &r.diverged {
-        println!("{d}");
+        outln!("{d}");
     }
 }
 

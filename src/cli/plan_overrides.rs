@@ -3,7 +3,9 @@
 
 use grasp_explorer::plan::{PlannerParams, SyncMode};
 
+use super::super::limits::bound;
 use super::super::usage;
+use grasp_explorer::util::limits::{MAX_SAMPLES, MAX_SYNC_STEPS};
 
 /// Planner setting overrides (each applies to the planners named in its help).
 #[derive(Debug, Default, clap::Args)]
@@ -137,7 +139,7 @@ pub fn apply_overrides(mut params: PlannerParams, o: &Overrides) -> anyhow::Resu
                 p.sync_every = count("sync-every", v)?;
             }
             if let Some(v) = o.sync_steps {
-                p.sync_steps = count("sync-steps", v)?;
+                p.sync_steps = bound("--sync-steps", count("sync-steps", v)?, MAX_SYNC_STEPS)?;
             }
             if let Some(v) = o.sync_lr {
                 p.sync_lr = v;
@@ -154,7 +156,11 @@ pub fn apply_overrides(mut params: PlannerParams, o: &Overrides) -> anyhow::Resu
                 };
             }
             if let Some(v) = o.cem_sync_samples {
-                p.cem_sync_samples = count("cem-sync-samples", v)?;
+                p.cem_sync_samples = bound(
+                    "--cem-sync-samples",
+                    count("cem-sync-samples", v)?,
+                    MAX_SAMPLES,
+                )?;
             }
             if let Some(v) = o.cem_sync_topk {
                 p.cem_sync_topk = count("cem-sync-topk", v)?;
@@ -209,7 +215,7 @@ pub fn apply_overrides(mut params: PlannerParams, o: &Overrides) -> anyhow::Resu
         }
         PlannerParams::Cem(p) => {
             if let Some(v) = o.samples {
-                p.samples = count("samples", v)?;
+                p.samples = bound("--samples", count("samples", v)?, MAX_SAMPLES)?;
             }
             if let Some(v) = o.topk {
                 p.topk = count("topk", v)?;

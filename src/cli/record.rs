@@ -5,8 +5,9 @@
 //!
 //! Planner settings are the benchmark's (the shipped `assets/tuned/<env>.json`, else preset defaults), so a
 //! recording shows what `bench` measures. Exit codes: 2 for bad flag values (unknown env or planner, a bad
-//! `--size`, zero `--fps`/`--every`/`--iters`, an extension other than .mp4/.gif), 1 for runtime failures
-//! (missing model, unwritable output, a full disk). Nothing is left at `--out` unless recording succeeds.
+//! `--size`, zero `--fps`/`--every`/`--iters`, an extension other than .mp4/.gif, sizes beyond their limits),
+//! 1 for runtime failures (missing model, unwritable output, a full disk, a planner that diverged: the video
+//! up to there is still written). Nothing is left at `--out` unless recording succeeds.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,10 +17,11 @@ use serde::Serialize;
 use grasp_explorer::bench::settings::{resolve, TunedSettings};
 use grasp_explorer::env::{EnvKind, Problem};
 use grasp_explorer::model;
-use grasp_explorer::plan::PlannerKind;
+use grasp_explorer::plan::{PlannerKind, Status};
 use grasp_explorer::record::{self, Lane, Overlays, RecordError, RecordSpec};
 
 use super::usage;
+use grasp_explorer::util::limits;
 
 /// Largest accepted `--iters`, so a typo cannot start an hours-long recording.
 pub const MAX_ITERS: usize = 1_000_000;
@@ -126,6 +128,8 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
     if args.horizon == 0 {
         return Err(usage("--horizon must be at least 1"));
     }
+    super::limits::bound("--horizon", args.horizon, limits::MAX_HORIZON)?;
+    super::limits::bound("--queue", args.queue, limits::MAX_QUEUE)?;
     if args.fps == 0 {
         return Err(usage("--fps must be at least 1"));
     }
@@ -241,8 +245,21 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
             iterations: ep.iterations,
         }),
     };
+    let diverged = s
+        .finals
+        .iter()
+        .zip(&kinds)
+        .find_map(|(f, k)| match &f.status {
+            Status::Diverged { iteration, reason } => {
+                Some(format!("{k} diverged at iteration {iteration}: {reason}"))
+            }
+            Status::Running if !f.loss.terminal.is_finite() => {
+                Some(format!("{k} ended with a non-finite terminal error"))
+            }
+            Status::Running => None,
+        });
     if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
+        outln!("{}", serde_json::to_string(&summary)?);
     } else {
         eprintln!(
             "wrote {}: {} frames {}x{} at {} fps ({:.1} s of video) in {:.1} s; {:.0} frames/s excluding planning \
@@ -275,6 +292,9 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
         if let Some(msg) = ep.diverged {
             anyhow::bail!("{msg} (recorded up to there)");
         }
+    }
+    if let Some(msg) = diverged {
+        anyhow::bail!("{msg} (the video shows the run up to there)");
     }
     Ok(())
 }

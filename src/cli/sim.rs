@@ -90,6 +90,11 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
     if args.horizon == 0 {
         return Err(usage("--horizon must be at least 1"));
     }
+    super::limits::bound(
+        "--horizon",
+        args.horizon,
+        grasp_explorer::util::limits::MAX_HORIZON,
+    )?;
     let problem =
         Problem::generate(env, args.horizon, args.seed).map_err(|e| usage(e.to_string()))?;
     let start = match &args.state {
@@ -150,7 +155,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
         success,
     };
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?);
     } else {
         print_text(&report);
     }
@@ -162,14 +167,18 @@ fn print_text(r: &SimReport) {
         let parts: Vec<String> = v.iter().map(|x| format!("{x:.3}")).collect();
         format!("[{}]", parts.join(", "))
     };
-    println!(
+    outln!(
         "{} seed {} (horizon {}): {} steps, policy {}",
-        r.env, r.seed, r.horizon, r.steps, r.policy
+        r.env,
+        r.seed,
+        r.horizon,
+        r.steps,
+        r.policy
     );
-    println!("start  {}", fmt(&r.start));
-    println!("final  {}", fmt(&r.final_state));
-    println!("goal   {}", fmt(&r.goal));
-    println!(
+    outln!("start  {}", fmt(&r.start));
+    outln!("final  {}", fmt(&r.final_state));
+    outln!("goal   {}", fmt(&r.goal));
+    outln!(
         "distance to goal {:.3}: {}",
         r.distance,
         if r.success { "success" } else { "not reached" }

@@ -125,6 +125,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let env = args.env;
     let (def_samples, def_epochs) = default_budget(env);
     let samples = args.samples.unwrap_or(def_samples);
+    super::limits::bound(
+        "--samples",
+        samples,
+        grasp_explorer::util::limits::MAX_TRAIN_SAMPLES,
+    )?;
     let epochs = args.epochs.unwrap_or(def_epochs);
     let hidden = parse_hidden(&args.hidden)?;
     if samples < 20 * args.episode_len.max(1) {
@@ -294,7 +299,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     model.info_mut().training = Some(summary);
     save_model(&model, &out)?;
-    println!(
+    outln!(
         "trained {env} world model: {} params, best epoch {}/{epochs}, val loss {:.3e}, {:.0} s total",
         model.num_params(),
         best.epoch,
@@ -302,9 +307,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         seconds
     );
     for r in &reports {
-        print!("{}", r.table());
+        out!("{}", r.table());
     }
-    println!(
+    outln!(
         "saved {} (D={}, K={})",
         out.display(),
         model.state_dim(),

@@ -58,6 +58,16 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         None => (DEFAULT_GRID.to_string(), "built-in grid".to_string()),
     };
     let grid = parse_grid(&grid_text, &grid_origin).map_err(bench_err)?;
+    if args.grid.is_some() {
+        let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+        if let Some(extra) = grid.keys().find(|k| !names.contains(&k.as_str())) {
+            return Err(usage(format!(
+                "--grid {grid_origin}: entry '{extra}' is for a planner not being tuned (--planners {}); \
+                 remove it or add the planner",
+                names.join(",")
+            )));
+        }
+    }
     let mpc = c.mpc.spec()?;
     let from = match &args.from {
         Some(p) => {

@@ -24,8 +24,11 @@ pub enum ProblemError {
         #[source]
         source: EnvError,
     },
-    /// Horizon 0.
-    #[error("horizon must be at least 1 world-model step")]
+    /// Horizon 0 or beyond `util::limits::MAX_HORIZON`.
+    #[error(
+        "horizon must be 1..={} world-model steps",
+        crate::util::limits::MAX_HORIZON
+    )]
     Horizon,
     /// Reference actions that are not whole 2-d actions or not finite.
     #[error("reference actions: {0}")]
@@ -54,7 +57,7 @@ impl Problem {
     /// The problem for (env, horizon, seed), deterministic in all three (PointMaze and Wall ignore the horizon
     /// when placing start and goal).
     pub fn generate(env: EnvKind, horizon: usize, seed: u64) -> Result<Problem, ProblemError> {
-        if horizon == 0 {
+        if horizon == 0 || horizon > crate::util::limits::MAX_HORIZON {
             return Err(ProblemError::Horizon);
         }
         let (start, goal, reference_actions) = match env {

@@ -10,6 +10,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use super::fast::{Dense, MlpModel};
 use super::info::{ModelInfo, FORMAT_NAME, FORMAT_VERSION};
 use crate::env::EnvKind;
+use crate::util::limits::MAX_MODEL_BYTES;
 
 /// Environment variable naming a directory that holds `<env>.safetensors` files (overrides the shipped ones).
 pub const MODELS_DIR_VAR: &str = "GRASP_EXPLORER_MODELS";
@@ -99,9 +100,25 @@ fn env_from_file_name(path: &Path) -> Option<EnvKind> {
     path.file_stem()?.to_str()?.parse().ok()
 }
 
-/// Loads a model file, validating format, version, shapes and finiteness.
+/// Reads at most [`MAX_MODEL_BYTES`] (+1, to tell a larger file apart) from `path`.
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_MODEL_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_MODEL_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than the {} MiB limit of a world-model file",
+            MAX_MODEL_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Loads a model file (at most [`MAX_MODEL_BYTES`]), validating format, version, shapes, finiteness, sane
+/// statistics and a finite probe prediction ([`super::checks`]).
 pub fn load_model(path: &Path) -> Result<MlpModel, ModelError> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_capped(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(ModelError::Missing {
@@ -160,6 +177,7 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<MlpModel, ModelError> {
             train: train_command(Some(info.env), path),
         });
     }
+    super::checks::check_info(&info).map_err(invalid)?;
     let mut layers = Vec::with_capacity(info.layers.len());
     for (i, &[out_dim, in_dim]) in info.layers.iter().enumerate() {
         let weight = read_f32(&tensors, &format!("layers.{i}.weight"), &[out_dim, in_dim])
@@ -179,7 +197,9 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<MlpModel, ModelError> {
             2 * layers.len()
         )));
     }
-    MlpModel::new(info, layers).map_err(invalid)
+    let model = MlpModel::new(info, layers).map_err(invalid)?;
+    super::checks::check_model(&model).map_err(invalid)?;
+    Ok(model)
 }
 
 fn read_f32(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {

@@ -5,6 +5,7 @@
 //! Planners work only in model space (normalized, encoded states; normalized action chunks), so their
 //! hyper-parameters transfer across envs. `linear` holds an analytic model s′ = A s + B a used by tests.
 
+pub mod checks;
 pub mod codec;
 pub mod data;
 pub mod eval;

@@ -75,6 +75,14 @@ impl GdPlanner {
             actions.copy_from_slice(&w.actions);
         }
         clamp_abs(&mut actions, params.action_bound);
+        if actions.iter().any(|a| !a.is_finite()) {
+            return Err(PlanError::InvalidParam {
+                name: "init_std",
+                value: params.init_std.to_string(),
+                expected:
+                    "is so large that the initial actions overflow (lower --init-std, e.g. 1)",
+            });
+        }
         let mut me = GdPlanner {
             s0: problem.start.clone(),
             goal: problem.goal.clone(),

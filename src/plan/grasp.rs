@@ -134,6 +134,8 @@ pub struct LiftedPlanner {
     rollout_iteration: usize,
     iteration: usize,
     time_s: f64,
+    /// Wall-clock deadline a sync stops at (set by a seconds budget through `Planner::set_deadline`).
+    deadline: Option<Instant>,
     diverged: bool,
     last: Arc<Snapshot>,
 }
@@ -238,6 +240,7 @@ impl LiftedPlanner {
             rollout_iteration: 0,
             iteration: 0,
             time_s: 0.0,
+            deadline: None,
             diverged: false,
             last: Arc::new(Snapshot::empty(params.clone())),
             model,
@@ -443,6 +446,7 @@ impl LiftedPlanner {
                 steps,
                 lr,
                 bound,
+                self.deadline,
             ),
             SyncMode::Cem => {
                 let (samples, topk, var_scale, var_min) = match &self.params {
@@ -473,6 +477,7 @@ impl LiftedPlanner {
                     self.horizon,
                     &cfg,
                     &mut self.rng,
+                    self.deadline,
                 );
             }
         }
@@ -539,6 +544,10 @@ impl Planner for LiftedPlanner {
             states: Some(self.states.clone()),
             std: None,
         }
+    }
+
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
     }
 }
 

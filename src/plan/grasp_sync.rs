@@ -3,6 +3,8 @@
 //! iterations around the current actions with a per-step variance taken from how far the serial rollout
 //! strays from the virtual states. Virtual states are never touched by a sync.
 
+use std::time::Instant;
+
 use rand::Rng as _;
 use rand_distr::StandardNormal;
 
@@ -23,7 +25,7 @@ pub(crate) struct GdSync {
 
 impl GdSync {
     /// `steps` Adam(lr) steps on mean_d w_d (rollout_T(actions) − goal)², updating `actions` ([T × K]) in
-    /// place, each projected onto |a| ≤ `bound` (0 = none).
+    /// place, each projected onto |a| ≤ `bound` (0 = none). Stops early once `deadline` has passed.
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         &mut self,
@@ -36,6 +38,7 @@ impl GdSync {
         steps: usize,
         lr: f32,
         bound: f32,
+        deadline: Option<Instant>,
     ) {
         let d = model.state_dim();
         let adam = match &mut self.adam {
@@ -49,6 +52,9 @@ impl GdSync {
         self.grad_final.resize(d, 0.0);
         let c = 2.0 / d as f32;
         for _ in 0..steps {
+            if past(deadline) {
+                break;
+            }
             self.serial.run(model, s0, actions, 1, horizon);
             for (((g, s), t), w) in self
                 .grad_final
@@ -64,6 +70,11 @@ impl GdSync {
             clamp_abs(actions, bound);
         }
     }
+}
+
+/// Whether the planner-time deadline (set by a seconds budget) has passed.
+fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
 }
 
 /// Settings of one CEM sync.
@@ -91,7 +102,8 @@ pub(crate) struct CemSync {
 
 impl CemSync {
     /// CEM around `actions` ([T × K]) with per-step variance from the rollout/virtual-state deviation
-    /// (`virtual_states` = s_1..s_{T−1}, [(T−1) × D]); writes the final mean back into `actions`.
+    /// (`virtual_states` = s_1..s_{T−1}, [(T−1) × D]); writes the final mean back into `actions`. Stops
+    /// early once `deadline` has passed.
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         &mut self,
@@ -104,6 +116,7 @@ impl CemSync {
         horizon: usize,
         cfg: &CemSyncSettings,
         rng: &mut Rng,
+        deadline: Option<Instant>,
     ) {
         let (d, k, t_len) = (model.state_dim(), model.action_dim(), horizon);
         // Per-step variance from the deviation of the serial rollout from the virtual states.
@@ -136,6 +149,9 @@ impl CemSync {
         self.costs.resize(n, 0.0);
         self.var_elem.resize(plan, 0.0);
         for _ in 0..cfg.iterations {
+            if past(deadline) {
+                break;
+            }
             for i in 0..n {
                 for t in 0..t_len {
                     let sd = self.var_t[t].sqrt();

@@ -154,6 +154,7 @@ pub fn make_planner_warm(
     seed: u64,
     warm: Option<&WarmStart>,
 ) -> Result<Box<dyn Planner>, PlanError> {
+    check_size(params, problem.horizon)?;
     if let Some(w) = warm {
         w.check(problem.horizon, model.state_dim(), model.action_dim())?;
     }
@@ -176,6 +177,24 @@ pub fn make_planner_warm(
             warm,
         )?),
     })
+}
+
+/// Checks the horizon and the population sizes against `util::limits` before any buffer is allocated:
+/// T ≤ `MAX_HORIZON`, and for CEM (and GRASP's CEM sync) samples × T ≤ `MAX_SAMPLE_STEPS`.
+pub fn check_size(params: &PlannerParams, horizon: usize) -> Result<(), PlanError> {
+    use crate::util::limits::{check_usize, MAX_HORIZON, MAX_SAMPLE_STEPS};
+    check_usize("horizon", horizon, MAX_HORIZON)?;
+    let samples = match params {
+        PlannerParams::Cem(p) => p.samples,
+        PlannerParams::Grasp(p) if p.sync_mode == SyncMode::Cem => p.cem_sync_samples,
+        _ => return Ok(()),
+    };
+    check_usize(
+        "samples × horizon",
+        samples.saturating_mul(horizon),
+        MAX_SAMPLE_STEPS,
+    )?;
+    Ok(())
 }
 
 /// Which part of the optimization produced a snapshot.
@@ -334,6 +353,9 @@ pub enum PlanError {
     /// Problem and model disagree on dimensions, or the horizon is zero.
     #[error("problem does not fit the model: {0}")]
     Problem(String),
+    /// A size beyond its documented bound (`util::limits`).
+    #[error(transparent)]
+    Limit(#[from] crate::util::limits::LimitError),
     /// The simulator rejected a state or plan while executing it.
     #[error("executing the plan: {0}")]
     Env(#[from] crate::env::EnvError),
@@ -360,4 +382,7 @@ pub trait Planner: Send {
     fn closed_loop(&self) -> Option<mpc_planner::ClosedLoopView> {
         None
     }
+    /// A wall-clock time after which long inner loops (GRASP's sync) stop early, so a seconds budget holds
+    /// inside one iteration; `None` (the default) = no deadline. Results are unchanged while it is not hit.
+    fn set_deadline(&mut self, _deadline: Option<std::time::Instant>) {}
 }

@@ -249,6 +249,7 @@ impl PlannerParams {
 
     /// Checks every field against its documented range.
     pub fn validate(&self) -> Result<(), PlanError> {
+        use crate::util::limits::{check_usize, MAX_SAMPLES, MAX_SYNC_STEPS};
         fn pos(name: &'static str, v: f32) -> Result<(), PlanError> {
             if v.is_finite() && v > 0.0 {
                 Ok(())
@@ -304,6 +305,8 @@ impl PlannerParams {
                 at_least("sync_every", p.sync_every, 1, "must be >= 1")?;
                 at_least("sync_steps", p.sync_steps, 1, "must be >= 1")?;
                 at_least("cem_sync_samples", p.cem_sync_samples, 2, "must be >= 2")?;
+                check_usize("sync_steps", p.sync_steps, MAX_SYNC_STEPS)?;
+                check_usize("cem_sync_samples", p.cem_sync_samples, MAX_SAMPLES)?;
                 at_least("cem_sync_topk", p.cem_sync_topk, 1, "must be >= 1")?;
                 if p.cem_sync_topk > p.cem_sync_samples {
                     return Err(PlanError::InvalidParam {
@@ -316,6 +319,7 @@ impl PlannerParams {
             }
             PlannerParams::Cem(p) => {
                 at_least("samples", p.samples, 2, "must be >= 2")?;
+                check_usize("samples", p.samples, MAX_SAMPLES)?;
                 at_least("topk", p.topk, 1, "must be >= 1")?;
                 if p.topk > p.samples {
                     return Err(PlanError::InvalidParam {

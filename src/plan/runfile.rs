@@ -16,7 +16,7 @@ use super::mpc::{MpcResult, MpcSettings};
 use super::runner::TrialResult;
 use super::{ModelProblem, Phase, PlannerParams, Snapshot, Status};
 use crate::env::Problem;
-use crate::util::temp_path_for;
+use crate::util::{commit_temp, create_temp, discard_temp};
 
 /// Value of the header's `format` field.
 pub const FORMAT: &str = "grasp-explorer-run";
@@ -164,12 +164,14 @@ pub struct RunWriter {
 impl RunWriter {
     /// Starts a run file at `path` (written to a temp file until [`RunWriter::finish`]).
     pub fn create(path: &Path, header: &RunHeader) -> Result<RunWriter, RunFileError> {
-        let tmp = temp_path_for(path);
         let io = |source| RunFileError::Io {
             path: path.display().to_string(),
             source,
         };
-        let file = File::create(&tmp).map_err(io)?;
+        if path.is_dir() {
+            return Err(io(std::io::Error::other("it is a directory")));
+        }
+        let (tmp, file) = create_temp(path).map_err(io)?;
         let mut w = RunWriter {
             out: Some(BufWriter::new(file)),
             tmp,
@@ -266,16 +268,22 @@ impl RunWriter {
         let Some(out) = self.out.take() else {
             return Ok(());
         };
-        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&self.tmp, &self.path).map_err(io)
+        let file = match out.into_inner() {
+            Ok(f) => f,
+            Err(e) => {
+                discard_temp(&self.tmp);
+                return Err(io(e.into_error()));
+            }
+        };
+        commit_temp(&self.tmp, file, &self.path).map_err(io)
     }
 }
 
 impl Drop for RunWriter {
     fn drop(&mut self) {
-        if self.out.take().is_some() {
-            std::fs::remove_file(&self.tmp).ok();
+        if let Some(out) = self.out.take() {
+            drop(out);
+            discard_temp(&self.tmp);
         }
     }
 }

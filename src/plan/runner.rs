@@ -70,7 +70,8 @@ pub fn execute_plan(
 }
 
 /// How long a trial may run, in planner time only. At least one limit must be set; the trial stops at
-/// whichever comes first (a time limit is checked after each iteration, so it may overshoot by one).
+/// whichever comes first (a time limit is checked after each iteration, so it may overshoot by one; a GRASP
+/// sync inside that iteration stops at the limit, via `Planner::set_deadline`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Budget {
     /// Maximum iterations.
@@ -203,6 +204,10 @@ pub fn run_trial_with(
     let mut time_to_success = None;
     let mut diverged = None;
     while !budget.exhausted(iters, time_s) {
+        if let Some(max) = budget.max_seconds {
+            let left = std::time::Duration::from_secs_f64((max - time_s).max(0.0));
+            planner.set_deadline(Some(std::time::Instant::now() + left));
+        }
         let snap = planner.step();
         time_s = snap.planner_time_s;
         if let Status::Diverged { iteration, reason } = &snap.status {
@@ -344,6 +349,47 @@ mod tests {
             ..Default::default()
         });
         assert!(run_trial(&problem, model, &bad, 1, Budget::iters(3), 1, |_| {}).is_err());
+    }
+
+    #[test]
+    fn a_time_limit_that_does_not_bite_changes_nothing_and_one_that_does_stops_a_sync() {
+        let (model, problem) = wall_linear_problem(5);
+        let params = PlannerParams::Grasp(GraspParams {
+            sync_every: 2,
+            sync_steps: 50,
+            ..Default::default()
+        });
+        let opts = TrialOptions {
+            check_every: 0,
+            stop_on_success: false,
+        };
+        let run = |budget| {
+            run_trial_with(&problem, model.clone(), &params, 1, budget, opts, |_| {}).unwrap()
+        };
+        let plain = run(Budget::iters(20));
+        let capped = run(Budget {
+            max_iters: Some(20),
+            max_seconds: Some(1e6),
+        });
+        assert_eq!(plain.model_actions, capped.model_actions);
+        assert_eq!(plain.iterations, capped.iterations);
+        // One sync of a million steps would take minutes; the deadline ends it near the budget.
+        let long = PlannerParams::Grasp(GraspParams {
+            sync_every: 2,
+            sync_steps: 1_000_000,
+            ..Default::default()
+        });
+        let r = run_trial_with(
+            &problem,
+            model.clone(),
+            &long,
+            1,
+            Budget::seconds(0.2),
+            opts,
+            |_| {},
+        )
+        .unwrap();
+        assert!(r.planning_time_s < 1.0, "{}", r.planning_time_s);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Streaming video files: [`VideoWriter`] takes RGBA8 frames one at a time and writes an MP4 (H.264) or an
 //! animated GIF, chosen by the file extension. It writes to a temporary file next to the target and renames
 //! it into place only in [`VideoWriter::finish`]; a writer dropped before that (an error, a panic) deletes
-//! its temporary file, so no half-written video ever appears under the final name. (A process killed by a
-//! signal, e.g. Ctrl-C, leaves the hidden `.<name>.<pid>.tmp` file behind, never a truncated `<name>`.)
+//! its temporary file, so no half-written video ever appears under the final name. (The temp file comes from
+//! `util::create_temp`, so SIGINT/SIGTERM delete it too; only SIGKILL can leave the hidden `.<name>.<pid>-<n>.tmp`
+//! behind, never a truncated `<name>`.)
 //!
 //! [`BackgroundWriter`] runs a `VideoWriter` on its own thread behind a bounded channel so a caller can render
 //! frame k+1 while frame k is being encoded.
@@ -168,8 +169,7 @@ impl VideoWriter {
                 source: std::io::Error::other("it is a directory"),
             });
         }
-        let tmp = crate::util::temp_path_for(path);
-        let file = File::create(&tmp).map_err(|source| RecordError::Io {
+        let (tmp, file) = crate::util::create_temp(path).map_err(|source| RecordError::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -185,7 +185,7 @@ impl VideoWriter {
         let sink = match sink {
             Ok(s) => s,
             Err(e) => {
-                std::fs::remove_file(&tmp).ok();
+                crate::util::discard_temp(&tmp);
                 return Err(sink_error(path, format, e));
             }
         };
@@ -253,7 +253,7 @@ impl VideoWriter {
         };
         if self.frames == 0 {
             drop(sink);
-            std::fs::remove_file(&self.tmp).ok();
+            crate::util::discard_temp(&self.tmp);
             return Err(RecordError::NoFrames {
                 path: self.path.clone(),
             });
@@ -266,22 +266,18 @@ impl VideoWriter {
         let result = file
             .map_err(|e| sink_error(&self.path, self.format, e))
             .and_then(|f| {
-                f.sync_all().map_err(|source| RecordError::Io {
-                    path: self.path.clone(),
-                    source,
-                })
-            })
-            .and_then(|()| {
-                std::fs::rename(&self.tmp, &self.path).map_err(|source| RecordError::Io {
-                    path: self.path.clone(),
-                    source,
+                crate::util::commit_temp(&self.tmp, f, &self.path).map_err(|source| {
+                    RecordError::Io {
+                        path: self.path.clone(),
+                        source,
+                    }
                 })
             });
         self.encode_time += start.elapsed();
         match result {
             Ok(()) => Ok(self.path.clone()),
             Err(e) => {
-                std::fs::remove_file(&self.tmp).ok();
+                crate::util::discard_temp(&self.tmp);
                 Err(e)
             }
         }
@@ -316,7 +312,7 @@ impl VideoWriter {
     fn abandon(&mut self) {
         if let Some(sink) = self.sink.take() {
             drop(sink);
-            std::fs::remove_file(&self.tmp).ok();
+            crate::util::discard_temp(&self.tmp);
         }
     }
 }

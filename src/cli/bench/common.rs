@@ -13,6 +13,7 @@ use grasp_explorer::bench::{
     BenchError, BudgetPolicy, Contender, IterTable, Manifest, Session, Summary,
 };
 use grasp_explorer::env::EnvKind;
+use grasp_explorer::util::limits;
 
 /// Flags shared by `bench` and `tune`.
 #[derive(Debug, clap::Args)]
@@ -122,6 +123,11 @@ pub fn parse_horizons(c: &CommonArgs) -> anyhow::Result<Vec<usize>> {
             .ok()
             .filter(|h| *h > 0)
             .ok_or_else(|| format!("--horizons: '{s}' is not a positive integer"))
+            .and_then(|h| {
+                limits::check_usize("--horizons", h, limits::MAX_HORIZON)
+                    .map(|()| h)
+                    .map_err(|e| e.to_string())
+            })
     })
 }
 
@@ -130,7 +136,7 @@ pub fn parse_problems(c: &CommonArgs, default: Option<usize>) -> anyhow::Result<
     match c.problems.or(default) {
         None => Err(usage("--problems is required")),
         Some(0) => Err(usage("--problems must be at least 1")),
-        Some(n) => Ok(n),
+        Some(n) => crate::cli::limits::bound("--problems", n, limits::MAX_PROBLEMS),
     }
 }
 
@@ -169,8 +175,11 @@ pub fn parse_budget(c: &CommonArgs) -> anyhow::Result<BudgetPolicy> {
     if let Some(path) = &c.budget_file {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        return serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a budget file", path.display()));
+        let policy: BudgetPolicy = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a budget file", path.display()))?;
+        check_budget_file(&policy)
+            .map_err(|m| usage(format!("--budget-file {}: {m}", path.display())))?;
+        return Ok(policy);
     }
     if let Some(s) = c.budget_s {
         if !(s.is_finite() && s > 0.0) {
@@ -188,6 +197,38 @@ pub fn parse_budget(c: &CommonArgs) -> anyhow::Result<BudgetPolicy> {
             seconds: s.unwrap_or(30.0),
         },
     })
+}
+
+/// A budget file holds the same values the flags would accept: counts ≥ 1, times finite and > 0.
+fn check_budget_file(policy: &BudgetPolicy) -> Result<(), String> {
+    let seconds_ok = |s: f64| s.is_finite() && s > 0.0;
+    match policy {
+        BudgetPolicy::Time { seconds } if !seconds_ok(*seconds) => Err(format!(
+            "seconds must be a finite number > 0, got {seconds}"
+        )),
+        BudgetPolicy::Time { .. } => Ok(()),
+        BudgetPolicy::Iters {
+            table, time_cap_s, ..
+        } => {
+            let entries = table
+                .default
+                .iter()
+                .map(|n| ("default".to_string(), *n))
+                .chain(table.per_planner.iter().map(|(k, n)| (k.clone(), *n)))
+                .chain(table.per_cell.iter().map(|(k, n)| (k.clone(), *n)));
+            for (k, n) in entries {
+                if n == 0 {
+                    return Err(format!("iterations for {k} must be at least 1, got 0"));
+                }
+            }
+            match time_cap_s {
+                Some(s) if !seconds_ok(*s) => {
+                    Err(format!("time_cap_s must be a finite number > 0, got {s}"))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
 }
 
 /// Creates `dir` and proves it is writable before any long work starts.
@@ -312,7 +353,7 @@ pub fn run_session(session: &mut Session, exec: &mut Executor) -> anyhow::Result
 /// Prints the summary: JSON cells on stdout with --json, else the Markdown tables.
 pub fn print_summary(s: &Summary, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(&s.cells)?);
+        outln!("{}", serde_json::to_string_pretty(&s.cells)?);
     } else {
         let md = grasp_explorer::bench::summary::to_markdown(s);
         let table: String = md
@@ -320,7 +361,7 @@ pub fn print_summary(s: &Summary, json: bool) -> anyhow::Result<()> {
             .next()
             .unwrap_or(&md)
             .to_string();
-        println!("{table}");
+        outln!("{table}");
     }
     Ok(())
 }

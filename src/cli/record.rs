@@ -79,6 +79,10 @@ pub struct RecordArgs {
     /// Print a JSON summary on stdout instead of a line on stderr.
     #[arg(long)]
     pub json: bool,
+    /// Planner threads (CEM splits its samples over them; the video is the same for any count). Default:
+    /// all cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// What `record --json` prints.
@@ -172,7 +176,8 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
     let total = spec.lanes.iter().map(|l| l.iterations).max().unwrap_or(0) as u64;
     let pb = super::progress::progress_bar(total, "iterations");
     pb.enable_steady_tick(Duration::from_millis(250));
-    let result = record::record(&spec, model, &args.out, |p| {
+    let parallel = super::planner_pool(args.threads)?;
+    let result = record::record_in(&spec, model, &args.out, &parallel, |p| {
         pb.set_position(p.iteration as u64);
         pb.set_message(format!("{} frames", p.frames));
     });

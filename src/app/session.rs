@@ -3,13 +3,26 @@
 //! stalls the window. Every failure is one line for the status bar.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::env::{EnvKind, Problem};
 use crate::model::WorldModel;
-use crate::plan::{make_planner, ModelProblem};
+use crate::plan::{make_planner, ModelProblem, Parallel};
 
 use super::worker::{RunSpec, Session, SessionBuilder, SessionInfo};
+
+/// The worker pool every app planner is lent (set once by the CLI's `--threads`; default all cores).
+static PLANNER_POOL: OnceLock<Parallel> = OnceLock::new();
+
+/// Sets the app planners' pool; only the first call has an effect. Without a call, the first session
+/// starts a pool over all cores (one thread if that fails).
+pub fn set_planner_pool(parallel: Parallel) {
+    let _ = PLANNER_POOL.set(parallel);
+}
+
+fn planner_pool() -> &'static Parallel {
+    PLANNER_POOL.get_or_init(|| Parallel::new(Parallel::available_cores()).unwrap_or_default())
+}
 
 /// Generates the problem for (env, horizon, seed), as `plan` and `bench` do.
 pub fn generate_problem(env: EnvKind, horizon: usize, seed: u64) -> Result<Problem, String> {
@@ -66,8 +79,9 @@ pub fn build_with_model(spec: &RunSpec, model: Arc<dyn WorldModel>) -> Result<Se
         .unwrap_or_else(|| spec.planner.default_params());
     params.validate().map_err(|e| e.to_string())?;
     let mp = ModelProblem::from_problem(&problem, model.as_ref()).map_err(|e| e.to_string())?;
-    let planner =
+    let mut planner =
         make_planner(&params, &mp, model.clone(), spec.seed).map_err(|e| e.to_string())?;
+    planner.set_parallel(planner_pool());
     Ok(Session {
         info: SessionInfo {
             id: 0,

@@ -42,6 +42,9 @@ pub struct AppArgs {
     /// Window size, WIDTHxHEIGHT in logical pixels.
     #[arg(long, default_value = "1280x800", value_parser = parse_size)]
     pub size: (u32, u32),
+    /// Planner threads (CEM splits its samples over them). Default: all cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -94,6 +97,7 @@ pub fn run(args: AppArgs) -> anyhow::Result<()> {
 
 #[cfg(feature = "app")]
 fn open_window(args: AppArgs) -> anyhow::Result<()> {
+    grasp_explorer::app::session::set_planner_pool(super::planner_pool(args.threads)?);
     let config = grasp_explorer::app::AppConfig {
         env: args.env,
         planner: args.planner,

@@ -29,6 +29,16 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg.into()))
 }
 
+/// The planner pool for `--threads N` (default: all cores); 0 is a usage error.
+pub fn planner_pool(threads: Option<usize>) -> anyhow::Result<grasp_explorer::plan::Parallel> {
+    use grasp_explorer::plan::Parallel;
+    let n = threads.unwrap_or_else(Parallel::available_cores);
+    if n == 0 {
+        return Err(usage("--threads must be >= 1"));
+    }
+    Ok(Parallel::new(n)?)
+}
+
 /// Exit code for an error: 2 for usage errors, 1 for runtime errors.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     if err

@@ -14,7 +14,7 @@ use grasp_explorer::bench::settings::{resolve, TunedSettings};
 use grasp_explorer::env::{EnvKind, Problem, ENV_ACTION_DIM};
 use grasp_explorer::model::{io::default_model_path, load_for_env, WorldModel};
 use grasp_explorer::plan::runfile::{self, RunHeader, RunWriter};
-use grasp_explorer::plan::runner::{run_trial_with, Budget, TrialOptions, TrialResult};
+use grasp_explorer::plan::runner::{run_trial_in, Budget, TrialOptions, TrialResult};
 use grasp_explorer::plan::{ModelProblem, PlanError, PlannerKind, PlannerParams};
 use grasp_explorer::util::limits::MAX_HORIZON;
 use grasp_explorer::util::write_atomic;
@@ -76,6 +76,10 @@ pub struct PlanArgs {
     /// preset defaults; setting flags still override them.
     #[arg(long, value_name = "FILE")]
     pub tuned: Option<PathBuf>,
+    /// Planner threads (CEM splits its samples over them; plans are the same for any count). Default: all
+    /// cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
     #[command(flatten)]
     pub overrides: Overrides,
     #[command(flatten)]
@@ -213,13 +217,15 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         check_every,
         stop_on_success: args.stop_on_success,
     };
-    let result = run_trial_with(
+    let parallel = super::planner_pool(args.threads)?;
+    let result = run_trial_in(
         &problem,
         model.clone(),
         &params,
         args.seed,
         budget,
         opts,
+        &parallel,
         |snap| {
             if let (Some(w), None) = (writer.as_mut(), write_err.as_ref()) {
                 if let Err(e) = w.offer(snap) {

@@ -81,6 +81,10 @@ pub struct RecordArgs {
     /// Print a JSON summary on stdout instead of a line on stderr.
     #[arg(long)]
     pub json: bool,
+    /// Planner threads (CEM splits its samples over them; the video is the same for any count). Default:
+    /// all cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Closed loop: record the MPC episode (executed trajectory and the current plan); one planner only.
     #[command(flatten)]
     pub mpc: super::mpc_args::MpcArgs,
@@ -198,6 +202,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
     let total = spec.lanes.iter().map(|l| l.iterations).max().unwrap_or(0) as u64;
     let pb = super::progress::progress_bar(total, "iterations");
     pb.enable_steady_tick(Duration::from_millis(250));
+    let parallel = super::planner_pool(args.threads)?;
     let on_progress = |p: &record::Progress| {
         pb.set_length(p.total.max(p.iteration) as u64);
         pb.set_position(p.iteration as u64);
@@ -208,7 +213,10 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
             Ok((s, ep)) => (Ok(s), Some(ep)),
             Err(e) => (Err(e), None),
         },
-        None => (record::record(&spec, model, &args.out, on_progress), None),
+        None => (
+            record::record_in(&spec, model, &args.out, &parallel, on_progress),
+            None,
+        ),
     };
     pb.finish_and_clear();
     let s = result.map_err(|e| match e {

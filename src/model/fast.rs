@@ -1,5 +1,6 @@
 //! [`MlpModel`]: the planner-facing world model. A hand-written MLP inference path (forward keeping its
-//! activations in the caller's [`Tape`], state- and action-VJPs) over `matrixmultiply`'s single-threaded GEMM.
+//! activations in the caller's [`Tape`], state- and action-VJPs) over the dense-layer kernels in
+//! [`super::kernels`] (bias, activation and its derivative fused into the product; single-threaded).
 //!
 //! Hand-written rather than candle because planners call it thousands of times a second on small batches:
 //! candle's autograd costs ~1.3 ms per 50-row forward+VJP (docs/platform facts), mostly per-op overhead, while
@@ -9,8 +10,11 @@
 //! Math (model space): x = [s, a]; h₀ = x; hₗ = act(hₗ₋₁ Wₗᵀ + bₗ) for hidden layers; y = h_{L−1} W_Lᵀ + b_L;
 //! s′ = s + delta_mean + delta_std ⊙ y.
 
+use std::cell::RefCell;
+
 use super::codec::Codec;
 use super::info::{Activation, ModelInfo};
+use super::kernels::{self, Epilogue, Packed};
 use super::{Tape, WorldModel};
 use crate::env::EnvKind;
 
@@ -33,25 +37,9 @@ pub struct MlpModel {
     info: ModelInfo,
     codec: Codec,
     layers: Vec<Dense>,
-}
-
-/// Batches at most this large use hand-written row loops instead of GEMM (packing costs more than it saves).
-const SMALL_BATCH: usize = 4;
-
-/// Backpropagated values smaller than this are set to zero. Gradients through long serial rollouts can shrink
-/// to subnormal floats, which x86 CPUs process through a microcode path ~100× slower than normal floats: before
-/// this flush, GRASP on the Wall model ran at 192 iterations/s at H=200 (vs 468 on PointMaze), with three
-/// quarters of the time in this VJP. A gradient of 1e-30 cannot move an f32 action, so the flush changes no
-/// plan; it is done by hand because Rust offers no portable flush-to-zero mode.
-const FLUSH_BELOW: f32 = 1e-30;
-
-/// Sets every value with magnitude below `FLUSH_BELOW` to zero (see there).
-fn flush_tiny(values: &mut [f32]) {
-    for v in values {
-        if v.abs() < FLUSH_BELOW {
-            *v = 0.0;
-        }
-    }
+    /// Per layer, the weights packed for the kernels: forward Wᵀ [in × out] with the bias, backward
+    /// W [out × in] (both rows padded to whole vectors).
+    packed: Vec<(Packed, Packed)>,
 }
 
 impl MlpModel {
@@ -109,10 +97,20 @@ impl MlpModel {
         {
             return Err("delta normalization contains non-finite values".into());
         }
+        let packed = layers
+            .iter()
+            .map(|l| {
+                let (k, n) = (l.in_dim, l.out_dim);
+                let fwd = Packed::new(k, n, |p, j| l.weight[j * k + p], &l.bias);
+                let bwd = Packed::new(n, k, |j, p| l.weight[j * k + p], &[]);
+                (fwd, bwd)
+            })
+            .collect();
         Ok(MlpModel {
             info,
             codec,
             layers,
+            packed,
         })
     }
 
@@ -145,112 +143,75 @@ impl MlpModel {
     }
 }
 
-/// c[m × n] = a[m × k] · wᵀ + bias, with w [n × k] row-major.
-fn linear_forward(a: &[f32], m: usize, w: &Dense, c: &mut [f32]) {
-    let (k, n) = (w.in_dim, w.out_dim);
-    let (a, c) = (&a[..m * k], &mut c[..m * n]);
-    if m <= SMALL_BATCH {
-        for (row, out) in a.chunks_exact(k).zip(c.chunks_exact_mut(n)) {
-            for ((o, wr), b) in out.iter_mut().zip(w.weight.chunks_exact(k)).zip(&w.bias) {
-                *o = b + dot(row, wr);
-            }
-        }
-        return;
-    }
-    for out in c.chunks_exact_mut(n) {
-        out.copy_from_slice(&w.bias);
-    }
-    // SAFETY: a holds m×k values (row stride k), wᵀ is read through w's n×k values with row stride 1 and
-    // column stride k, c holds m×n values (row stride n); the slices above bound-check all three.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            k as isize,
-            1,
-            w.weight.as_ptr(),
-            1,
-            k as isize,
-            1.0,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
+/// The hidden-layer epilogue: the activation, with its derivative into `deriv` when given.
+fn hidden_epilogue(act: Activation, deriv: Option<&mut [f32]>) -> Epilogue<'_> {
+    match (act, deriv) {
+        (Activation::Silu, Some(d)) => Epilogue::SiluDeriv(d),
+        (Activation::Silu, None) => Epilogue::Silu,
+        (Activation::Tanh, Some(d)) => Epilogue::TanhDeriv(d),
+        (Activation::Tanh, None) => Epilogue::Tanh,
     }
 }
 
-/// c[m × k] = g[m × n] · w, with w [n × k] row-major (the input gradient of a linear layer).
-fn linear_backward(g: &[f32], m: usize, w: &Dense, c: &mut [f32]) {
-    let (k, n) = (w.in_dim, w.out_dim);
-    let (g, c) = (&g[..m * n], &mut c[..m * k]);
-    if m <= SMALL_BATCH {
-        for (grow, out) in g.chunks_exact(n).zip(c.chunks_exact_mut(k)) {
-            out.fill(0.0);
-            for (gj, wr) in grow.iter().zip(w.weight.chunks_exact(k)) {
-                for (o, wv) in out.iter_mut().zip(wr) {
-                    *o += gj * wv;
-                }
-            }
-        }
-        return;
-    }
-    // SAFETY: g holds m×n values (row stride n), w holds n×k values (row stride k), c holds m×k values.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            n,
-            k,
-            1.0,
-            g.as_ptr(),
-            n as isize,
-            1,
-            w.weight.as_ptr(),
-            k as isize,
-            1,
-            0.0,
-            c.as_mut_ptr(),
-            k as isize,
-            1,
-        );
-    }
+thread_local! {
+    /// The VJP's two gradient buffers, reused across calls on this thread (no allocation per call).
+    static VJP_SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// Dot product with 8 independent accumulators so the compiler vectorizes it.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    for (x, y) in ac.zip(bc) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
+impl MlpModel {
+    /// The forward pass into `tape` (x, then each hidden output; with `keep_deriv` also each activation's
+    /// derivative, which the VJP needs).
+    fn run_forward(
+        &self,
+        states: &[f32],
+        actions: &[f32],
+        out: &mut [f32],
+        tape: &mut Tape,
+        keep_deriv: bool,
+    ) {
+        let (d, k) = (self.info.state_dim, self.info.action_dim);
+        let b = states.len() / d;
+        let nl = self.layers.len();
+        tape.batch = b;
+        tape.bufs.resize_with(2 * nl - 1, Vec::new);
+        let x = &mut tape.bufs[0];
+        x.resize(b * (d + k), 0.0);
+        for ((row, s), a) in x
+            .chunks_exact_mut(d + k)
+            .zip(states.chunks_exact(d))
+            .zip(actions.chunks_exact(k))
+        {
+            row[..d].copy_from_slice(s);
+            row[d..].copy_from_slice(a);
         }
-    }
-    let mut s: f32 = ar.iter().zip(br).map(|(x, y)| x * y).sum();
-    for v in acc {
-        s += v;
-    }
-    s
-}
-
-/// Applies the activation in place to `z`, writing its derivative at z into `deriv`.
-fn activate(act: Activation, z: &mut [f32], deriv: &mut [f32]) {
-    match act {
-        Activation::Silu => {
-            for (v, d) in z.iter_mut().zip(deriv.iter_mut()) {
-                let sig = 1.0 / (1.0 + (-*v).exp());
-                let y = *v * sig;
-                *d = sig + y * (1.0 - sig);
-                *v = y;
-            }
+        // bufs: [x, h₁, h₁′, h₂, h₂′, …]: each hidden layer's output and the activation's derivative.
+        for (l, (layer, (fwd, _))) in self.layers[..nl - 1].iter().zip(&self.packed).enumerate() {
+            let (before, after) = tape.bufs.split_at_mut(2 * l + 1);
+            let input = &before[if l == 0 { 0 } else { 2 * l - 1 }];
+            let (h, rest) = after.split_at_mut(1);
+            let (h, deriv) = (&mut h[0], &mut rest[0]);
+            h.resize(b * layer.out_dim, 0.0);
+            let deriv = if keep_deriv {
+                deriv.resize(b * layer.out_dim, 0.0);
+                Some(&mut deriv[..])
+            } else {
+                None
+            };
+            kernels::gemm(
+                input,
+                b,
+                fwd,
+                h,
+                hidden_epilogue(self.info.activation, deriv),
+            );
         }
-        Activation::Tanh => {
-            for (v, d) in z.iter_mut().zip(deriv.iter_mut()) {
-                let t = v.tanh();
-                *d = 1.0 - t * t;
-                *v = t;
+        let last_in = &tape.bufs[if nl == 1 { 0 } else { 2 * nl - 3 }];
+        let out = &mut out[..b * d];
+        kernels::gemm(last_in, b, &self.packed[nl - 1].0, out, Epilogue::Plain);
+        let n = &self.info.normalization;
+        for (o_row, s_row) in out.chunks_exact_mut(d).zip(states.chunks_exact(d)) {
+            for i in 0..d {
+                o_row[i] = s_row[i] + n.delta_mean[i] + n.delta_std[i] * o_row[i];
             }
         }
     }
@@ -268,41 +229,17 @@ impl WorldModel for MlpModel {
     }
 
     fn forward(&self, states: &[f32], actions: &[f32], out: &mut [f32], tape: &mut Tape) {
-        let (d, k) = (self.info.state_dim, self.info.action_dim);
-        let b = states.len() / d;
-        let nl = self.layers.len();
-        tape.batch = b;
-        tape.bufs.resize_with(2 * nl - 1, Vec::new);
-        let x = &mut tape.bufs[0];
-        x.resize(b * (d + k), 0.0);
-        for ((row, s), a) in x
-            .chunks_exact_mut(d + k)
-            .zip(states.chunks_exact(d))
-            .zip(actions.chunks_exact(k))
-        {
-            row[..d].copy_from_slice(s);
-            row[d..].copy_from_slice(a);
-        }
-        // bufs: [x, h₁, h₁′, h₂, h₂′, …]: each hidden layer's output and the activation's derivative.
-        for (l, layer) in self.layers[..nl - 1].iter().enumerate() {
-            let (before, after) = tape.bufs.split_at_mut(2 * l + 1);
-            let input = &before[if l == 0 { 0 } else { 2 * l - 1 }];
-            let (h, rest) = after.split_at_mut(1);
-            let (h, deriv) = (&mut h[0], &mut rest[0]);
-            h.resize(b * layer.out_dim, 0.0);
-            deriv.resize(b * layer.out_dim, 0.0);
-            linear_forward(input, b, layer, h);
-            activate(self.info.activation, h, deriv);
-        }
-        let last_in = &tape.bufs[if nl == 1 { 0 } else { 2 * nl - 3 }];
-        let out = &mut out[..b * d];
-        linear_forward(last_in, b, &self.layers[nl - 1], out);
-        let n = &self.info.normalization;
-        for (o_row, s_row) in out.chunks_exact_mut(d).zip(states.chunks_exact(d)) {
-            for i in 0..d {
-                o_row[i] = s_row[i] + n.delta_mean[i] + n.delta_std[i] * o_row[i];
-            }
-        }
+        self.run_forward(states, actions, out, tape, true);
+    }
+
+    fn forward_no_grad(
+        &self,
+        states: &[f32],
+        actions: &[f32],
+        out: &mut [f32],
+        scratch: &mut Tape,
+    ) {
+        self.run_forward(states, actions, out, scratch, false);
     }
 
     fn vjp(
@@ -315,41 +252,47 @@ impl WorldModel for MlpModel {
         let (d, k, b) = (self.info.state_dim, self.info.action_dim, tape.batch);
         let nl = self.layers.len();
         let dstd = &self.info.normalization.delta_std;
-        let mut g: Vec<f32> = grad_out[..b * d]
-            .iter()
-            .enumerate()
-            .map(|(j, v)| v * dstd[j % d])
-            .collect();
-        flush_tiny(&mut g);
-        let mut g_in = Vec::new();
-        for l in (0..nl).rev() {
-            let layer = &self.layers[l];
-            g_in.resize(b * layer.in_dim, 0.0);
-            linear_backward(&g, b, layer, &mut g_in);
-            if l > 0 {
-                for (gv, dv) in g_in.iter_mut().zip(&tape.bufs[2 * l]) {
-                    *gv *= dv;
-                }
-                flush_tiny(&mut g_in);
-            }
-            std::mem::swap(&mut g, &mut g_in);
-        }
-        if let Some(gs) = grad_states {
-            for ((o, gx), go) in gs
-                .chunks_exact_mut(d)
-                .zip(g.chunks_exact(d + k))
-                .zip(grad_out.chunks_exact(d))
-            {
-                for i in 0..d {
-                    o[i] = go[i] + gx[i];
+        VJP_SCRATCH.with_borrow_mut(|(g, g_in)| {
+            g.clear();
+            g.extend(
+                grad_out[..b * d]
+                    .iter()
+                    .enumerate()
+                    .map(|(j, v)| v * dstd[j % d]),
+            );
+            for v in g.iter_mut() {
+                if v.abs() < kernels::FLUSH_BELOW {
+                    *v = 0.0;
                 }
             }
-        }
-        if let Some(ga) = grad_actions {
-            for (o, gx) in ga.chunks_exact_mut(k).zip(g.chunks_exact(d + k)) {
-                o.copy_from_slice(&gx[d..]);
+            for l in (0..nl).rev() {
+                let layer = &self.layers[l];
+                g_in.resize(b * layer.in_dim, 0.0);
+                let epi = if l > 0 {
+                    Epilogue::MulFlush(&tape.bufs[2 * l])
+                } else {
+                    Epilogue::Plain
+                };
+                kernels::gemm(g, b, &self.packed[l].1, g_in, epi);
+                std::mem::swap(g, g_in);
             }
-        }
+            if let Some(gs) = grad_states {
+                for ((o, gx), go) in gs
+                    .chunks_exact_mut(d)
+                    .zip(g.chunks_exact(d + k))
+                    .zip(grad_out.chunks_exact(d))
+                {
+                    for i in 0..d {
+                        o[i] = go[i] + gx[i];
+                    }
+                }
+            }
+            if let Some(ga) = grad_actions {
+                for (o, gx) in ga.chunks_exact_mut(k).zip(g.chunks_exact(d + k)) {
+                    o.copy_from_slice(&gx[d..]);
+                }
+            }
+        });
     }
 
     fn encode_state(&self, env_state: &[f32]) -> Vec<f32> {
@@ -452,12 +395,17 @@ mod tests {
             );
             let mut ga1 = vec![0.0; k];
             m.vjp(&t1, &g[r * d..(r + 1) * d], None, Some(&mut ga1));
-            for i in 0..d {
-                assert!((one[i] - batched[r * d + i]).abs() < 1e-5);
-            }
-            for j in 0..k {
-                assert!((ga1[j] - ga[r * k + j]).abs() < 1e-5);
-            }
+            // Rows never depend on their batch (kernels module doc): equal bit for bit.
+            assert_eq!(one, batched[r * d..(r + 1) * d]);
+            assert_eq!(ga1, ga[r * k..(r + 1) * k]);
+            let mut o2 = vec![0.0; d];
+            m.forward_no_grad(
+                &s[r * d..(r + 1) * d],
+                &a[r * k..(r + 1) * k],
+                &mut o2,
+                &mut t1,
+            );
+            assert_eq!(o2, one);
         }
     }
 

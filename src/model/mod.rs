@@ -12,6 +12,7 @@ pub mod eval;
 pub mod fast;
 pub mod info;
 pub mod io;
+pub mod kernels;
 pub mod linear;
 pub mod loss;
 pub mod mlp;
@@ -60,6 +61,18 @@ pub trait WorldModel: Send + Sync {
     fn action_dim(&self) -> usize;
     /// Batched prediction s′ = F(s, a), recording what `vjp` needs into `tape`.
     fn forward(&self, states: &[f32], actions: &[f32], out: &mut [f32], tape: &mut Tape);
+    /// Batched prediction like `forward`, but `scratch` keeps only what the pass itself needs, not what a
+    /// VJP needs (so it must not be passed to `vjp`): for rollouts that are never differentiated (CEM).
+    /// Same outputs as `forward`, bit for bit. Default: `forward`.
+    fn forward_no_grad(
+        &self,
+        states: &[f32],
+        actions: &[f32],
+        out: &mut [f32],
+        scratch: &mut Tape,
+    ) {
+        self.forward(states, actions, out, scratch);
+    }
     /// Vector-Jacobian product of the last `forward` recorded in `tape`: given dL/ds′ (`grad_out`,
     /// [B × D]), writes (overwrites) dL/ds into `grad_states` and dL/da into `grad_actions` when given.
     fn vjp(

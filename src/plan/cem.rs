@@ -2,14 +2,15 @@
 //! actions; each iteration draws N plans (plan 0 is the mean itself), rolls them all out serially — each of
 //! the T steps one model call batched over the N plans — ranks them by ‖rollout_T − g‖², and refits mean and
 //! std (unbiased) to the top k. The snapshot shows the serial rollout of the new mean as its states.
+//! The sample evaluation ([`super::cem_batch`]) is the hot loop; it may be split over the caller's
+//! [`Parallel`] pool with bit-identical results.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use rand::Rng as _;
-use rand_distr::StandardNormal;
-
+use super::cem_batch::SampleBatch;
 use super::emit::{self, Parts};
+use super::parallel::Parallel;
 use super::serial::{all_finite, clamp_abs, wsq_dist, SerialRollout};
 use super::{
     CemParams, InForce, LossTerms, ModelProblem, Phase, PlanError, Planner, PlannerParams,
@@ -18,7 +19,9 @@ use super::{
 use crate::model::WorldModel;
 use crate::util::{rng_for, Rng};
 
-/// Fills `order` with 0..costs.len() sorted by ascending cost (NaN last, ties by index: deterministic).
+/// Fills `order` with 0..costs.len() sorted by ascending cost (NaN last, ties by index: deterministic). The
+/// full-sort reference for [`top_elites`].
+#[cfg(test)]
 pub(crate) fn elite_order(costs: &[f32], order: &mut Vec<usize>) {
     order.clear();
     order.extend(0..costs.len());
@@ -31,6 +34,28 @@ pub(crate) fn elite_order(costs: &[f32], order: &mut Vec<usize>) {
         }
     };
     order.sort_unstable_by(|&a, &b| key(a).total_cmp(&key(b)).then(a.cmp(&b)));
+}
+
+/// Fills `order` so that its first `k` entries are the indices of the `k` lowest costs in the order
+/// [`elite_order`] gives them (NaN last, ties by index) — by partial selection (O(N)) and a sort of those
+/// `k` only; the rest of `order` is left in no particular order.
+pub(crate) fn top_elites(costs: &[f32], k: usize, order: &mut Vec<usize>) {
+    order.clear();
+    order.extend(0..costs.len());
+    let key = |i: usize| {
+        let c = costs[i];
+        if c.is_nan() {
+            f32::INFINITY
+        } else {
+            c
+        }
+    };
+    let cmp = |a: &usize, b: &usize| key(*a).total_cmp(&key(*b)).then(a.cmp(b));
+    let k = k.min(order.len());
+    if k < order.len() {
+        order.select_nth_unstable_by(k, cmp);
+    }
+    order[..k].sort_unstable_by(cmp);
 }
 
 /// Mean and unbiased variance (0 for a single elite) per element over the elite plans (`samples` holds
@@ -80,10 +105,9 @@ pub struct CemPlanner {
     var: Vec<f32>,
     backup_mean: Vec<f32>,
     backup_std: Vec<f32>,
-    samples: Vec<f32>,
-    costs: Vec<f32>,
+    batch: SampleBatch,
     order: Vec<usize>,
-    batch: SerialRollout,
+    parallel: Parallel,
     report: SerialRollout,
     residuals: Vec<f32>,
     loss: LossTerms,
@@ -138,10 +162,9 @@ impl CemPlanner {
             var: vec![0.0; plan],
             backup_mean: vec![0.0; plan],
             backup_std: vec![0.0; plan],
-            samples: Vec::new(),
-            costs: Vec::new(),
+            batch: SampleBatch::default(),
             order: Vec::new(),
-            batch: SerialRollout::default(),
+            parallel: Parallel::single(),
             report: SerialRollout::default(),
             residuals: vec![0.0; problem.horizon],
             loss: LossTerms::default(),
@@ -201,45 +224,31 @@ impl CemPlanner {
     }
 
     fn run_iteration(&mut self) -> Option<String> {
-        let (d, plan) = (self.model.state_dim(), self.mean.len());
         let (n, topk) = (
             self.params.samples,
             self.params.topk.min(self.params.samples),
         );
-        self.samples.resize(n * plan, 0.0);
-        self.costs.resize(n, 0.0);
-        self.samples[..plan].copy_from_slice(&self.mean);
-        for i in 1..n {
-            for j in 0..plan {
-                let z: f32 = self.rng.sample(StandardNormal);
-                self.samples[i * plan + j] = self.mean[j] + self.std[j] * z;
-            }
-        }
-        clamp_abs(&mut self.samples[plan..], self.params.action_bound);
-        self.batch.run(
-            self.model.as_ref(),
-            &self.s0,
-            &self.samples,
+        self.batch.draw(
+            &self.mean,
+            &self.std,
             n,
             self.horizon,
+            self.model.action_dim(),
+            self.params.action_bound,
+            &mut self.rng,
         );
-        for (i, c) in self.costs.iter_mut().enumerate() {
-            *c = wsq_dist(
-                &self.batch.final_states()[i * d..(i + 1) * d],
-                &self.goal,
-                &self.weights,
-            );
-        }
-        elite_order(&self.costs, &mut self.order);
+        self.batch.evaluate(
+            self.model.as_ref(),
+            &self.s0,
+            &self.goal,
+            &self.weights,
+            &self.parallel,
+        );
+        top_elites(self.batch.costs(), topk, &mut self.order);
         self.backup_mean.copy_from_slice(&self.mean);
         self.backup_std.copy_from_slice(&self.std);
-        elite_stats(
-            &self.samples,
-            plan,
-            &self.order[..topk],
-            &mut self.mean,
-            &mut self.var,
-        );
+        self.batch
+            .elite_stats(&self.order[..topk], &mut self.mean, &mut self.var);
         // The elite mean of clipped samples can round past the bound by an ulp.
         clamp_abs(&mut self.mean, self.params.action_bound);
         let floor = self.params.min_std;
@@ -301,6 +310,10 @@ impl Planner for CemPlanner {
         PlannerParams::Cem(self.params.clone())
     }
 
+    fn set_parallel(&mut self, parallel: &Parallel) {
+        self.parallel = parallel.clone();
+    }
+
     fn actions(&self) -> &[f32] {
         &self.mean
     }
@@ -334,11 +347,53 @@ mod tests {
         let mut order = Vec::new();
         elite_order(&[3.0, f32::NAN, 1.0, 2.0, 1.0], &mut order);
         assert_eq!(order, vec![2, 4, 3, 0, 1]);
+        let costs = [3.0, f32::NAN, 1.0, 2.0, 1.0, 0.5, 2.0, f32::NAN, 1.0];
+        elite_order(&costs, &mut order);
+        let mut top = Vec::new();
+        for k in 0..=costs.len() + 1 {
+            top_elites(&costs, k, &mut top);
+            let k = k.min(costs.len());
+            assert_eq!(top[..k], order[..k], "k = {k}");
+        }
         let samples = [1.0, 10.0, 3.0, 30.0, 100.0, 0.0];
         let (mut mean, mut var) = ([0.0; 2], [0.0; 2]);
         elite_stats(&samples, 2, &[0, 1], &mut mean, &mut var);
         assert_eq!(mean, [2.0, 20.0]);
         assert_eq!(var, [2.0, 200.0]);
+    }
+
+    #[test]
+    fn threads_change_no_bit_of_the_plan() {
+        use crate::env::EnvKind;
+        use crate::model::info::Activation;
+        use crate::model::mlp::untrained;
+        use crate::plan::testkit::same_except_time;
+        let model: Arc<dyn WorldModel> =
+            Arc::new(untrained(EnvKind::Pusht, &[40, 24], Activation::Silu, 2).unwrap());
+        let d = model.state_dim();
+        let problem = ModelProblem {
+            start: (0..d).map(|i| (i as f32 * 0.3).sin()).collect(),
+            goal: (0..d).map(|i| (i as f32 * 0.7).cos()).collect(),
+            horizon: 7,
+            goal_weights: Vec::new(),
+        };
+        let params = PlannerParams::Cem(CemParams {
+            samples: 37,
+            topk: 5,
+            ..Default::default()
+        });
+        let run = |threads: usize| {
+            let mut p = make_planner(&params, &problem, model.clone(), 4).unwrap();
+            p.set_parallel(&Parallel::new(threads).unwrap());
+            (0..4).map(|_| p.step()).collect::<Vec<_>>()
+        };
+        let one = run(1);
+        for threads in [2, 3] {
+            let many = run(threads);
+            for (a, b) in one.iter().zip(&many) {
+                assert!(same_except_time(a, b), "{threads} threads");
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use rand::Rng as _;
 use rand_distr::StandardNormal;
 
 use super::adam::Adam;
-use super::cem::{elite_order, elite_stats};
+use super::cem::{elite_stats, top_elites};
 use super::serial::{clamp_abs, sq_dist, wsq_dist, SerialRollout};
 use crate::model::WorldModel;
 use crate::util::Rng;
@@ -170,7 +170,7 @@ impl CemSync {
                     weights,
                 );
             }
-            elite_order(&self.costs, &mut self.order);
+            top_elites(&self.costs, topk, &mut self.order);
             elite_stats(
                 &self.samples,
                 plan,

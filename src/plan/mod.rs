@@ -1,9 +1,11 @@
 //! Planners as stepwise optimizers. A caller builds one from a [`ModelProblem`] and a world model, then calls
 //! [`Planner::step`] once per iteration; each call returns a [`Snapshot`] that the app, the recorder and the
-//! benchmark consume alike. Planners never sleep, print, do I/O or spawn threads.
+//! benchmark consume alike. Planners never sleep, print, do I/O or spawn threads; a caller that wants a
+//! planner to use several cores owns a [`Parallel`] pool and lends it with [`Planner::set_parallel`].
 
 pub mod adam;
 pub mod cem;
+mod cem_batch;
 mod emit;
 pub mod gd;
 pub mod grasp;
@@ -11,6 +13,7 @@ mod grasp_sync;
 pub mod latco;
 pub mod mpc;
 pub mod mpc_planner;
+pub mod parallel;
 pub mod params;
 pub mod runfile;
 pub mod runner;
@@ -26,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::env::Problem;
 use crate::model::WorldModel;
 
+pub use parallel::Parallel;
 pub use params::{
     CemParams, GdParams, GraspParams, LatcoParams, PlannerKind, PlannerParams, SyncMode,
 };
@@ -370,6 +374,10 @@ pub trait Planner: Send {
     fn set_params(&mut self, params: PlannerParams) -> Result<(), PlanError>;
     /// The parameters currently in force.
     fn params(&self) -> PlannerParams;
+    /// Lends the planner the caller's worker pool for its next iterations (plans are bit-identical for any
+    /// pool). Default: ignored — the planner runs on the calling thread (all but CEM, whose sample batch is
+    /// the only work large enough to split).
+    fn set_parallel(&mut self, _parallel: &Parallel) {}
     /// The current plan: normalized actions [T × K].
     fn actions(&self) -> &[f32];
     /// Iterations done so far.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{make_planner, ModelProblem, PlanError, PlannerParams, Snapshot, Status};
+use super::{make_planner, ModelProblem, Parallel, PlanError, PlannerParams, Snapshot, Status};
 use crate::env::{step_chunk, Problem, CHUNK_ACTION_DIM};
 use crate::model::rollout::rollout_final;
 use crate::model::WorldModel;
@@ -195,11 +195,38 @@ pub fn run_trial_with(
     seed: u64,
     budget: Budget,
     opts: TrialOptions,
+    on_snapshot: impl FnMut(&Arc<Snapshot>),
+) -> Result<TrialResult, PlanError> {
+    let single = Parallel::single();
+    run_trial_in(
+        problem,
+        model,
+        params,
+        seed,
+        budget,
+        opts,
+        &single,
+        on_snapshot,
+    )
+}
+
+/// [`run_trial_with`] with the planner lent the caller's worker pool (same results for any pool; only
+/// the planning time changes).
+#[allow(clippy::too_many_arguments)]
+pub fn run_trial_in(
+    problem: &Problem,
+    model: Arc<dyn WorldModel>,
+    params: &PlannerParams,
+    seed: u64,
+    budget: Budget,
+    opts: TrialOptions,
+    parallel: &Parallel,
     mut on_snapshot: impl FnMut(&Arc<Snapshot>),
 ) -> Result<TrialResult, PlanError> {
     budget.validate()?;
     let mp = ModelProblem::from_problem(problem, model.as_ref())?;
     let mut planner = make_planner(params, &mp, model.clone(), seed)?;
+    planner.set_parallel(parallel);
     let (mut iters, mut time_s, mut check_time_s) = (0usize, 0.0f64, 0.0f64);
     let mut time_to_success = None;
     let mut diverged = None;

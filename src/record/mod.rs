@@ -30,7 +30,7 @@ use std::path::PathBuf;
 pub use closed_loop::record_mpc;
 pub use encode::{BackgroundWriter, Finished, VideoFormat, VideoWriter};
 pub use frames::Overlays;
-pub use session::{record, Lane, Progress, RecordSpec, RecordSummary};
+pub use session::{record, record_in, Lane, Progress, RecordSpec, RecordSummary};
 
 /// Errors from recording.
 #[derive(Debug, thiserror::Error)]

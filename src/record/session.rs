@@ -18,7 +18,7 @@ use super::hud::LossHistory;
 use super::RecordError;
 use crate::env::Problem;
 use crate::model::WorldModel;
-use crate::plan::{make_planner, ModelProblem, Phase, Planner, PlannerParams, Snapshot};
+use crate::plan::{make_planner, ModelProblem, Parallel, Phase, Planner, PlannerParams, Snapshot};
 
 /// One planner in a recording.
 #[derive(Clone, Debug)]
@@ -150,6 +150,17 @@ pub fn record(
     spec: &RecordSpec,
     model: Arc<dyn WorldModel>,
     out: &Path,
+    on_progress: impl FnMut(&Progress),
+) -> Result<RecordSummary, RecordError> {
+    record_in(spec, model, out, &Parallel::single(), on_progress)
+}
+
+/// [`record`] with every lane's planner lent the caller's worker pool (the same video for any pool).
+pub fn record_in(
+    spec: &RecordSpec,
+    model: Arc<dyn WorldModel>,
+    out: &Path,
+    parallel: &Parallel,
     mut on_progress: impl FnMut(&Progress),
 ) -> Result<RecordSummary, RecordError> {
     let started = Instant::now();
@@ -159,7 +170,8 @@ pub fn record(
     let mp = ModelProblem::from_problem(&spec.problem, model.as_ref())?;
     let mut lanes = Vec::with_capacity(spec.lanes.len());
     for lane in &spec.lanes {
-        let planner = make_planner(&lane.params, &mp, model.clone(), spec.seed)?;
+        let mut planner = make_planner(&lane.params, &mp, model.clone(), spec.seed)?;
+        planner.set_parallel(parallel);
         let panel = PanelRenderer::new(
             &spec.problem,
             model.clone(),

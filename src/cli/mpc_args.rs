@@ -135,7 +135,10 @@ impl MpcArgs {
         if !self.mpc {
             let given = self.given();
             if !given.is_empty() {
-                return Err(usage(format!("{} only apply with --mpc", given.join(", "))));
+                return Err(usage(format!(
+                    "{} given without --mpc (they only apply to closed loop)",
+                    given.join(", ")
+                )));
             }
             return Ok(None);
         }
@@ -245,7 +248,7 @@ mod tests {
             ..Default::default()
         };
         let e = off.settings(10, Budget::iters(30)).unwrap_err().to_string();
-        assert!(e.contains("--mpc-iters only apply with --mpc"), "{e}");
+        assert!(e.contains("--mpc-iters given without --mpc"), "{e}");
         assert!(MpcArgs::default()
             .settings(10, Budget::iters(30))
             .unwrap()

@@ -158,7 +158,8 @@ mod tests {
         let s = spec.settings(50, total).unwrap();
         assert_eq!(s.first.max_iters, Some(500));
         assert_eq!(s.replan.max_iters, Some(10));
-        assert!(500 + 49 * 10 <= 1000);
+        let used = s.first.max_iters.unwrap() + 49 * s.replan.max_iters.unwrap();
+        assert!(used <= 1000, "{used}");
         let t = spec
             .settings(
                 10,

@@ -81,21 +81,20 @@ pub fn run(
             if write_err.is_some() {
                 return;
             }
-            let mut go = || -> Result<(), _> {
-                if current != Some(view.step) {
-                    let seg = MpcSegment {
-                        step: view.step,
-                        executed: view.executed,
-                        horizon: snap.horizon,
-                        executed_env_states: view.executed_env_states.to_vec(),
-                    };
-                    w.begin_segment(last.as_deref(), &seg)?;
-                    current = Some(view.step);
-                }
-                last = Some(snap.clone());
-                w.offer(snap)
-            };
-            if let Err(e) = go() {
+            let seg = (current != Some(view.step)).then(|| MpcSegment {
+                step: view.step,
+                executed: view.executed,
+                horizon: snap.horizon,
+                executed_env_states: view.executed_env_states.to_vec(),
+            });
+            let written = match &seg {
+                Some(seg) => w.begin_segment(last.as_deref(), seg),
+                None => Ok(()),
+            }
+            .and_then(|()| w.offer(snap));
+            current = Some(view.step);
+            last = Some(snap.clone());
+            if let Err(e) = written {
                 write_err = Some(e);
             }
         },

@@ -203,7 +203,7 @@ pub fn record_mpc(
         render_time: d.render_time,
         push_time: d.push_time + t1.elapsed(),
         encode_time,
-        finals: episode.last_snapshot.iter().cloned().collect(),
+        finals: episode.last_snapshot.clone().into_iter().collect(),
     };
     Ok((summary, episode))
 }
@@ -211,7 +211,7 @@ pub fn record_mpc(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::env::{EnvKind, Problem};
+    use crate::env::EnvKind;
     use crate::plan::runner::Budget;
     use crate::plan::testkit::wall_linear_problem;
     use crate::plan::PlannerKind;
@@ -225,7 +225,7 @@ mod tests {
         let (model, problem) = wall_linear_problem(4);
         assert_eq!(problem.env, EnvKind::Wall);
         let spec = RecordSpec {
-            problem: Problem { ..problem },
+            problem,
             lanes: vec![Lane {
                 label: "grasp".into(),
                 params: PlannerKind::Grasp.default_params(),

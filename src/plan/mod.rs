@@ -19,7 +19,7 @@ pub mod runfile;
 pub mod runner;
 pub mod serial;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 pub mod warm;
 
 use std::sync::Arc;

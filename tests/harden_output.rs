@@ -22,6 +22,8 @@ fn printing_commands(dir: &Path) -> Vec<Vec<String>> {
             "eval",
             "--env",
             "wall",
+            "--gap-problems",
+            "0",
             "--episodes",
             "1",
             "--json",

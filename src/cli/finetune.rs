@@ -223,7 +223,7 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<()> {
         if hidden {
             eprintln!("{line}");
         } else {
-            println!("{line}");
+            outln!("{line}");
         }
     }
     let mut model = tuned;
@@ -256,9 +256,9 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<()> {
     model.info_mut().training = Some(summary);
     save_model(&model, &args.out)?;
     for r in &reports {
-        print!("{}", r.table());
+        out!("{}", r.table());
     }
-    println!(
+    outln!(
         "saved {} (fine-tuned from {} in {seconds:.0} s)",
         args.out.display(),
         input.display()

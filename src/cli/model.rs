@@ -170,13 +170,13 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
             out!("{}", r.table());
         }
         if !gaps.is_empty() {
-            println!(
+            outln!(
                 "planner-visited gap on tuning problems (seeds {TUNING_SEED_BASE}..), model vs simulator on each \
                  planner's own plan:"
             );
             let unit = tolerance(args.env).1;
             for g in &gaps {
-                println!("{}", g.line(unit));
+                outln!("{}", g.line(unit));
             }
         }
         if let Some(png) = &args.png {

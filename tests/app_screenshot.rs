@@ -1,8 +1,9 @@
 //! The explorer window for real: the binary runs under `xvfb-run` with Mesa's software renderer, renders N
 //! frames, writes a screenshot through the app's test hook and exits 0. Live: GRASP optimizing Push-T on the
 //! shipped model (walls and ghost markers on screen, the worker ran). Opened: a run saved by `plan` shows
-//! the env's colours (goal T, walls) and the ghost virtual states. Also: no display → one line and exit 1;
-//! bad values → exit 2.
+//! the env's colours (goal T, walls) and the ghost virtual states. MPC: a saved closed-loop run draws its
+//! executed trajectory, longer for the whole episode than for its first plans; `app --mpc` runs live. Also:
+//! no display → one line and exit 1; bad values → exit 2.
 //!
 //! Nothing is skipped silently: without `xvfb-run` the window test fails and says what to install.
 #![cfg(feature = "app")]
@@ -104,13 +105,18 @@ fn run_window(args: &[&str], dir: &Path) -> (String, Vec<[u8; 3]>) {
     // seen once in CI between two sequential window tests), the launch is retried. Only the display server's
     // start-up is retried: any other failure fails the test at once.
     let mut out = None;
-    for attempt in 0..3 {
+    let mut server_logs = String::new();
+    let log_dir = tempfile::tempdir().expect("a temp dir for the X server's log");
+    for attempt in 0..4 {
         let server = 100 + 10 * NEXT_SERVER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let server_log = log_dir.path().join(format!("xvfb-{server}.log"));
         let mut cmd = Command::new(&xvfb);
         cmd.args([
             "-a",
             "-n",
             &server.to_string(),
+            "-e",
+            server_log.to_str().expect("a UTF-8 temp path"),
             "-s",
             "-screen 0 1280x800x24",
             BIN,
@@ -128,15 +134,19 @@ fn run_window(args: &[&str], dir: &Path) -> (String, Vec<[u8; 3]>) {
         if !display_failed {
             break;
         }
+        let log = std::fs::read_to_string(&server_log).unwrap_or_default();
+        server_logs.push_str(&format!(
+            "--- Xvfb :{server}+ (attempt {attempt}) ---\n{log}\n"
+        ));
         eprintln!("attempt {attempt}: the X server was not ready (XOpenDisplayFailed); retrying");
-        std::thread::sleep(Duration::from_secs(1));
+        std::thread::sleep(Duration::from_secs(1 << attempt));
     }
     let out = out.expect("at least one attempt");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}\n{server_logs}",
         out.status
     );
     assert!(
@@ -221,6 +231,100 @@ fn a_saved_run_opens_in_the_window() {
     let goal = count_near(&px, &[PUSHT_GOAL], 4);
     assert!(goal > 500, "goal green pixels: {goal}");
     assert_walls_and_ghosts(&px, 20);
+}
+
+/// Pixels in the closed-loop executed-trajectory colour.
+fn executed_pixels(px: &[[u8; 3]]) -> usize {
+    count_near(px, &[palette::EXECUTED], 3)
+}
+
+/// A closed-loop run saved by `plan --mpc --save-run` opens at its end with the executed trajectory drawn;
+/// the same file cut short after four of its plans (an episode interrupted there) draws less of it. Both
+/// pictures are deterministic (no optimizer), so the comparison is exact about which is longer.
+#[test]
+fn a_saved_mpc_run_shows_its_executed_trajectory_growing() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("mpc.jsonl");
+    let plan = Command::new(BIN)
+        .args(["plan", "--env", "pusht", "--horizon", "12", "--seed", "3"])
+        .args(["--mpc", "--mpc-first-iters", "30", "--mpc-iters", "10"])
+        .arg("--save-run")
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let text = std::fs::read_to_string(&run).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let segments: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("\"kind\":\"mpc\""))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(segments.len() >= 6, "{} plans", segments.len());
+    // The first four plans only: everything before the fifth segment line.
+    let short = dir.path().join("short.jsonl");
+    std::fs::write(&short, lines[..segments[4]].join("\n") + "\n").unwrap();
+
+    let (_, full_px) = run_window(
+        &["--open", run.to_str().unwrap(), "--exit-after", "10"],
+        dir.path(),
+    );
+    let (_, short_px) = run_window(
+        &["--open", short.to_str().unwrap(), "--exit-after", "10"],
+        dir.path(),
+    );
+    let (full, cut) = (executed_pixels(&full_px), executed_pixels(&short_px));
+    assert!(
+        cut > 100,
+        "executed-trajectory pixels after four plans: {cut}"
+    );
+    assert!(
+        full > cut,
+        "the whole episode draws more executed trajectory ({full}) than its first four plans ({cut})"
+    );
+    let walls = count_near(&full_px, &[PUSHT_WALL], 4);
+    assert!(walls > 3000, "Push-T wall pixels: {walls}");
+}
+
+/// `app --mpc`: the live closed-loop episode in the window. How far it gets in N frames depends on the
+/// machine, so the executed trajectory is asserted only once the summary shows the worker got past the
+/// first plan (its 300 iterations and one replan): from then on, at the live cursor, it is on screen.
+#[test]
+fn the_app_runs_a_live_mpc_episode() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stdout, px) = run_window(
+        &[
+            "--env",
+            "pusht",
+            "--horizon",
+            "12",
+            "--seed",
+            "3",
+            "--mpc",
+            "--exit-after",
+            "60",
+        ],
+        dir.path(),
+    );
+    let words: Vec<&str> = stdout.split_whitespace().collect();
+    let iterations: usize = words
+        .windows(2)
+        .find(|w| w[1].starts_with("iterations"))
+        .and_then(|w| w[0].parse().ok())
+        .unwrap_or_else(|| panic!("no iteration count in the summary:\n{stdout}"));
+    assert!(iterations > 0, "the worker ran no iterations:\n{stdout}");
+    if iterations > 400 {
+        let n = executed_pixels(&px);
+        assert!(
+            n > 50,
+            "{iterations} iterations but {n} executed-trajectory pixels"
+        );
+    }
 }
 
 /// Recording from the app: `--record` presses Record (the command the R key sends) on the first frame and
@@ -355,6 +459,7 @@ fn bad_values_are_usage_errors() {
         vec!["app", "--screenshot", "x.jpg", "--exit-after", "3"],
         vec!["app", "--size", "10x10"],
         vec!["app", "--record", "x.avi", "--exit-after", "3"],
+        vec!["app", "--mpc", "--open", "x.jsonl"],
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
         assert_eq!(

@@ -184,6 +184,8 @@ pub enum AppCommand {
     ToggleRecord,
     /// Compare with a second planner on the same problem.
     ToggleCompare,
+    /// Closed-loop MPC mode on or off (restarts the session).
+    ToggleMpc,
     /// Overlay: ghost virtual states.
     ToggleGhosts,
     /// Overlay: one-step predictions and residual segments.
@@ -212,7 +214,7 @@ pub enum AppCommand {
 
 impl AppCommand {
     /// Every command, in help-overlay order.
-    pub const ALL: [AppCommand; 27] = [
+    pub const ALL: [AppCommand; 28] = [
         AppCommand::TogglePlay,
         AppCommand::StepBack,
         AppCommand::StepForward,
@@ -228,6 +230,7 @@ impl AppCommand {
         AppCommand::Execute,
         AppCommand::ToggleRecord,
         AppCommand::ToggleCompare,
+        AppCommand::ToggleMpc,
         AppCommand::ToggleGhosts,
         AppCommand::TogglePredictions,
         AppCommand::ToggleModelRollout,
@@ -260,6 +263,7 @@ impl AppCommand {
             AppCommand::Execute => "Execute plan in simulator",
             AppCommand::ToggleRecord => "Record video",
             AppCommand::ToggleCompare => "Compare planners",
+            AppCommand::ToggleMpc => "MPC mode (closed loop)",
             AppCommand::ToggleGhosts => "Ghost virtual states",
             AppCommand::TogglePredictions => "Predictions + residuals",
             AppCommand::ToggleModelRollout => "Model rollout",
@@ -301,6 +305,9 @@ impl AppCommand {
             }
             AppCommand::ToggleRecord => "Start or stop recording the window to MP4/GIF",
             AppCommand::ToggleCompare => "Run a second planner on the same problem, side by side",
+            AppCommand::ToggleMpc => {
+                "Restart as a closed-loop episode: execute a step in the simulator, replan from the real state"
+            }
             AppCommand::ToggleGhosts => "Virtual states s_1..s_{T-1}, coloured by time step",
             AppCommand::TogglePredictions => {
                 "One-step predictions F(s_t, a_t) and residual segments to s_{t+1}"
@@ -347,6 +354,7 @@ impl AppCommand {
             AppCommand::Execute => chords!(key(K::KeyE)),
             AppCommand::ToggleRecord => chords!(key(K::KeyR)),
             AppCommand::ToggleCompare => chords!(key(K::KeyC)),
+            AppCommand::ToggleMpc => chords!(key(K::KeyM)),
             AppCommand::ToggleGhosts => chords!(key(K::Digit1)),
             AppCommand::TogglePredictions => chords!(key(K::Digit2)),
             AppCommand::ToggleModelRollout => chords!(key(K::Digit3)),
@@ -460,6 +468,7 @@ mod tests {
         assert_eq!(k(Mods::NONE, KeyCode::End), Some(AppCommand::JumpEnd));
         assert_eq!(k(Mods::NONE, KeyCode::KeyF), Some(AppCommand::FollowLive));
         assert_eq!(k(Mods::NONE, KeyCode::KeyR), Some(AppCommand::ToggleRecord));
+        assert_eq!(k(Mods::NONE, KeyCode::KeyM), Some(AppCommand::ToggleMpc));
         assert_eq!(k(Mods::NONE, KeyCode::F1), Some(AppCommand::ToggleHelp));
         assert_eq!(k(Mods::SHIFT, KeyCode::Slash), Some(AppCommand::ToggleHelp));
         assert_eq!(AppCommand::ToggleHelp.shortcut_text(), "F1 / ?");

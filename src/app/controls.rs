@@ -75,6 +75,7 @@ pub fn controls_ui(
                             horizon: RunSpec::default_horizon(env),
                             problem: None,
                             params: None,
+                            mpc: spec.mpc.clone(),
                             ..RunSpec::new(env, spec.planner, spec.seed)
                         });
                     }
@@ -118,6 +119,14 @@ pub fn controls_ui(
             button(ui, AppCommand::NewProblem, "New problem", out);
             button(ui, AppCommand::RestartProblem, "Restart", out);
         });
+        // The MPC switch: restarts the problem as a closed-loop episode (or back to open loop).
+        let mut mpc_on = spec.mpc.is_some();
+        let r = ui
+            .checkbox(&mut mpc_on, "MPC: closed loop (M)")
+            .on_hover_text(AppCommand::ToggleMpc.help());
+        if r.changed() {
+            out.push(AppCommand::ToggleMpc);
+        }
         ui.horizontal(|ui| {
             let running = lanes.main().is_some_and(|l| l.running);
             button(
@@ -359,7 +368,7 @@ pub fn params_ui(ui: &mut egui::Ui, params: &mut PlannerParams) -> bool {
 #[cfg(test)]
 mod tests {
     //! The settings panel driven through egui's accessibility tree (egui_kittest), as a user clicks it.
-    use egui_kittest::kittest::Queryable as _;
+    use egui_kittest::kittest::{NodeT as _, Queryable as _};
     use egui_kittest::Harness;
 
     use super::*;
@@ -409,5 +418,55 @@ mod tests {
         h.run();
         assert_eq!(grasp(h.state()).sync_mode, SyncMode::Cem);
         assert!(h.state().1);
+    }
+
+    #[test]
+    fn the_mpc_switch_sends_the_mpc_command_and_shows_the_mode() {
+        use crate::app::history::HistoryConfig;
+        use crate::app::lanes::Lane;
+        type State = (Lanes, ControlsState, OverlayToggles, Vec<AppCommand>);
+        let lanes = |mpc: bool| Lanes {
+            lanes: vec![Lane::empty(
+                RunSpec {
+                    mpc: mpc.then(crate::app::mpc::app_mpc_settings),
+                    ..RunSpec::new(EnvKind::Wall, PlannerKind::Grasp, 1)
+                },
+                HistoryConfig::default(),
+            )],
+            builder: crate::app::testutil::toy_builder(),
+            history: HistoryConfig::default(),
+            compare_planner: PlannerKind::Cem,
+        };
+        let harness = |mpc: bool| {
+            Harness::new_ui_state(
+                |ui, s: &mut State| {
+                    let (lanes, controls, overlays, out) = s;
+                    egui::ScrollArea::vertical()
+                        .show(ui, |ui| controls_ui(ui, lanes, controls, overlays, out));
+                },
+                (
+                    lanes(mpc),
+                    ControlsState::default(),
+                    OverlayToggles::default(),
+                    Vec::new(),
+                ),
+            )
+        };
+        let mut h = harness(false);
+        h.run();
+        h.get_by_label("MPC: closed loop (M)").click();
+        h.run();
+        assert_eq!(h.state().3, vec![AppCommand::ToggleMpc]);
+        // In MPC mode the switch is on; clicking it asks to go back to open loop (the same command).
+        let mut h = harness(true);
+        h.run();
+        let node = h.get_by_label("MPC: closed loop (M)");
+        assert_eq!(
+            node.accesskit_node().toggled(),
+            Some(egui::accesskit::Toggled::True)
+        );
+        node.click();
+        h.run();
+        assert_eq!(h.state().3, vec![AppCommand::ToggleMpc]);
     }
 }

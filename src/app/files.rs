@@ -12,14 +12,21 @@ use crossbeam_channel::{unbounded, Receiver, Sender};
 use serde::Serialize;
 
 use crate::model::WorldModel;
+use crate::plan::mpc_planner::ClosedLoopView;
 use crate::plan::runfile::{read_run, ModelInfo, RunHeader, RunWriter};
 use crate::plan::{ModelProblem, Snapshot};
 
 use super::commands::AppCommand;
 use super::lanes::{Lane, Lanes};
+use super::mpc::MpcProgress;
+use super::mpc_files::{renumber_segments, write_segments};
 use super::timeline::TimelineRes;
 use super::ui::UiState;
 use super::worker::{RunSpec, SessionInfo};
+
+/// An opened run: the session, its snapshots (numbered across replans) and, for a closed-loop run, the
+/// episode.
+pub type OpenedRun = (SessionInfo, Vec<Arc<Snapshot>>, Option<ClosedLoopView>);
 
 /// A finished background file job.
 #[allow(clippy::large_enum_variant)] // sent once per file operation; boxing buys nothing
@@ -27,7 +34,7 @@ pub enum FileDone {
     /// Saved (path) or failed (message).
     Saved(Result<PathBuf, String>),
     /// Opened: the session and its snapshots, or a message.
-    Opened(Result<(SessionInfo, Vec<Arc<Snapshot>>), String>),
+    Opened(Result<OpenedRun, String>),
 }
 
 /// Background file jobs and their results.
@@ -45,10 +52,16 @@ impl Default for FileJobs {
 
 impl FileJobs {
     /// Saves a run in the background.
-    pub fn save(&self, path: PathBuf, info: Arc<SessionInfo>, snaps: Vec<Arc<Snapshot>>) {
+    pub fn save(
+        &self,
+        path: PathBuf,
+        info: Arc<SessionInfo>,
+        snaps: Vec<Arc<Snapshot>>,
+        mpc: Option<ClosedLoopView>,
+    ) {
         let tx = self.tx.clone();
         std::thread::spawn(move || {
-            let r = save_run(&path, &info, &snaps).map(|()| path);
+            let r = save_run(&path, &info, &snaps, mpc.as_ref()).map(|()| path);
             tx.send(FileDone::Saved(r)).ok();
         });
     }
@@ -67,11 +80,17 @@ impl FileJobs {
     }
 }
 
-/// Writes `snaps` of a session as a run file.
-pub fn save_run(path: &Path, info: &SessionInfo, snaps: &[Arc<Snapshot>]) -> Result<(), String> {
+/// Writes `snaps` of a session as a run file; a closed-loop session (with its episode `mpc`) as MPC
+/// segments, ending with the episode line once the episode is over.
+pub fn save_run(
+    path: &Path,
+    info: &SessionInfo,
+    snaps: &[Arc<Snapshot>],
+    mpc: Option<&ClosedLoopView>,
+) -> Result<(), String> {
     let model_problem = ModelProblem::from_problem(&info.problem, info.model.as_ref())
         .map_err(|e| e.to_string())?;
-    let header = RunHeader::new(
+    let mut header = RunHeader::new(
         info.spec.planner.name(),
         info.params.clone(),
         info.spec.seed,
@@ -84,6 +103,16 @@ pub fn save_run(path: &Path, info: &SessionInfo, snaps: &[Arc<Snapshot>]) -> Res
         },
         1,
     );
+    if let (Some(settings), Some(view)) = (&info.spec.mpc, mpc) {
+        header.mpc = Some(settings.clone());
+        let mut w = RunWriter::create(path, &header).map_err(|e| e.to_string())?;
+        write_segments(&mut w, snaps, view, settings).map_err(|e| e.to_string())?;
+        return match &view.result {
+            Some(r) => w.finish_mpc(None, r),
+            None => w.finish(None, None),
+        }
+        .map_err(|e| e.to_string());
+    }
     let mut w = RunWriter::create(path, &header).map_err(|e| e.to_string())?;
     for s in snaps {
         w.write_snapshot(s).map_err(|e| e.to_string())?;
@@ -92,8 +121,9 @@ pub fn save_run(path: &Path, info: &SessionInfo, snaps: &[Arc<Snapshot>]) -> Res
 }
 
 /// Reads a run file and loads the model to decode it with.
-pub fn open_run(path: &Path) -> Result<(SessionInfo, Vec<Arc<Snapshot>>), String> {
-    let run = read_run(path).map_err(|e| e.to_string())?;
+pub fn open_run(path: &Path) -> Result<OpenedRun, String> {
+    let mut run = read_run(path).map_err(|e| e.to_string())?;
+    let mpc = renumber_segments(&mut run);
     let h = run.header;
     let model_path = h.model.path.as_ref().map(PathBuf::from);
     let model = crate::model::load_for_env(h.problem.env, model_path.as_deref())
@@ -113,9 +143,15 @@ pub fn open_run(path: &Path) -> Result<(SessionInfo, Vec<Arc<Snapshot>>), String
     let mut snaps: Vec<Arc<Snapshot>> = run.snapshots.into_iter().map(Arc::new).collect();
     snaps.sort_by_key(|s| s.iteration);
     snaps.dedup_by_key(|s| s.iteration);
+    // Closed-loop plans have the remaining horizon (shrinking) or the window (receding).
+    let horizon_ok = |t: usize| match (&mpc, &h.mpc) {
+        (None, _) => t == h.problem.horizon,
+        (Some(_), Some(m)) if m.window.is_some() => Some(t) == m.window,
+        (Some(_), _) => (1..=h.problem.horizon).contains(&t),
+    };
     if let Some(bad) = snaps
         .iter()
-        .find(|s| s.state_dim != model.state_dim() || s.horizon != h.problem.horizon)
+        .find(|s| s.state_dim != model.state_dim() || !horizon_ok(s.horizon))
     {
         return Err(format!(
             "{}: snapshot {} does not match the header (D {}, T {})",
@@ -129,6 +165,7 @@ pub fn open_run(path: &Path) -> Result<(SessionInfo, Vec<Arc<Snapshot>>), String
         horizon: h.problem.horizon,
         params: Some(h.params.clone()),
         problem: Some(h.problem.clone()),
+        mpc: mpc.as_ref().and(h.mpc.clone()),
         ..RunSpec::new(h.problem.env, planner, h.seed)
     };
     Ok((
@@ -140,6 +177,7 @@ pub fn open_run(path: &Path) -> Result<(SessionInfo, Vec<Arc<Snapshot>>), String
             params: h.params,
         },
         snaps,
+        mpc,
     ))
 }
 
@@ -243,7 +281,12 @@ pub fn write_export(path: &Path, e: &PlanExport) -> Result<(), String> {
 pub struct FileJobsRes(pub FileJobs);
 
 /// Replaces the lanes with one scrub-only lane holding an opened run.
-pub fn show_opened(lanes: &mut Lanes, info: SessionInfo, snaps: Vec<Arc<Snapshot>>) {
+pub fn show_opened(
+    lanes: &mut Lanes,
+    info: SessionInfo,
+    snaps: Vec<Arc<Snapshot>>,
+    mpc: Option<ClosedLoopView>,
+) {
     let mut lane = Lane::empty(info.spec.clone(), lanes.history);
     lane.residual_scale = snaps
         .first()
@@ -271,6 +314,10 @@ pub fn show_opened(lanes: &mut Lanes, info: SessionInfo, snaps: Vec<Arc<Snapshot
         id: OPENED_SESSION_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         ..info
     };
+    lane.mpc = mpc.map(|view| MpcProgress {
+        session: info.id,
+        view,
+    });
     lane.info = Some(Arc::new(info));
     lanes.lanes = vec![lane];
 }
@@ -305,7 +352,8 @@ pub fn file_commands(
                     format!("saving {} iterations to {}…", snaps.len(), path.display()),
                     false,
                 );
-                jobs.0.save(path, info, snaps);
+                let mpc = main.mpc.as_ref().map(|m| m.view.clone());
+                jobs.0.save(path, info, snaps, mpc);
             }
             AppCommand::OpenRun => {
                 let path = PathBuf::from(ui.controls.run_path.trim());
@@ -341,12 +389,16 @@ pub fn file_commands(
         match done {
             FileDone::Saved(Ok(p)) => ui.toast(format!("saved {}", p.display()), false),
             FileDone::Saved(Err(e)) | FileDone::Opened(Err(e)) => ui.toast(e, true),
-            FileDone::Opened(Ok((info, snaps))) => {
+            FileDone::Opened(Ok((info, snaps, mpc))) => {
                 let n = snaps.len();
-                show_opened(&mut lanes, info, snaps);
-                timeline
-                    .0
-                    .apply(AppCommand::JumpStart, &lanes.lanes[0].history);
+                // A closed-loop run opens at its end, with the whole executed trajectory drawn.
+                let jump = if mpc.is_some() {
+                    AppCommand::JumpEnd
+                } else {
+                    AppCommand::JumpStart
+                };
+                show_opened(&mut lanes, info, snaps, mpc);
+                timeline.0.apply(jump, &lanes.lanes[0].history);
                 ui.toast(format!("opened a run with {n} iterations (no optimizer; New problem to plan again)"), false);
             }
         }

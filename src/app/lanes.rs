@@ -13,6 +13,7 @@ use crate::plan::{PlannerKind, PlannerParams, Snapshot};
 
 use super::commands::AppCommand;
 use super::history::{History, HistoryConfig};
+use super::mpc::{app_mpc_settings, MpcProgress};
 use super::params_diff::describe_change;
 use super::rate::RateMeter;
 use super::worker::{
@@ -61,6 +62,8 @@ pub struct Lane {
     pub residual_scale: f32,
     /// Parameters in force (what the sliders show).
     pub params: PlannerParams,
+    /// Where the closed-loop episode stands (None: open loop, or no report yet).
+    pub mpc: Option<MpcProgress>,
     pending: Vec<SnapshotMsg>,
 }
 
@@ -94,6 +97,7 @@ impl Lane {
             rate: RateMeter::default(),
             residual_scale: 0.0,
             params,
+            mpc: None,
             pending: Vec::new(),
         }
     }
@@ -119,6 +123,31 @@ impl Lane {
     pub fn set_params(&mut self, params: PlannerParams) {
         self.spec.params = Some(params.clone());
         self.send(WorkerCommand::SetParams(params));
+    }
+
+    /// MPC mode: the real state the plan shown at `iteration` started from (env units).
+    pub fn mpc_start_state(&self, iteration: usize) -> Option<&[f32]> {
+        let p = self.mpc.as_ref()?;
+        p.start_state(p.step_at(iteration))
+    }
+
+    /// MPC mode: the executed states up to the plan shown at `iteration` (start first; all of them at the
+    /// newest iteration of a finished episode); empty in open loop.
+    pub fn mpc_executed_until(&self, iteration: usize) -> &[Vec<f32>] {
+        match self.mpc.as_ref() {
+            Some(p) => {
+                let states = &p.view.executed_env_states;
+                // At the end of a finished episode the last plan's executed steps are shown too.
+                let end = p.view.done && self.history.newest().is_some_and(|n| iteration >= n);
+                let n = if end {
+                    states.len()
+                } else {
+                    p.step_at(iteration) + 1
+                };
+                &states[..n.min(states.len())]
+            }
+            None => &[],
+        }
     }
 
     /// The snapshot at (or before) `iteration`.
@@ -168,6 +197,7 @@ impl Lane {
                 self.params = info.params.clone();
                 self.status.diverged = None;
                 self.status.finished = false;
+                self.mpc = None;
                 self.info = Some(info);
             }
             WorkerEvent::Failed(msg) => {
@@ -201,6 +231,11 @@ impl Lane {
                 ));
             }
             WorkerEvent::Finished { .. } => self.status.finished = true,
+            WorkerEvent::Mpc(p) => {
+                if self.info.as_ref().is_some_and(|i| i.id == p.session) {
+                    self.mpc = Some(*p);
+                }
+            }
             WorkerEvent::Kept(msg) => {
                 if self.info.as_ref().is_some_and(|i| i.id == msg.session) {
                     if self.history.is_empty() {
@@ -332,6 +367,18 @@ pub fn optimizer_commands(mut cmds: MessageReader<AppCommand>, mut lanes: ResMut
                 lanes.start_all(spec);
             }
             AppCommand::ToggleCompare => lanes.toggle_compare(),
+            AppCommand::ToggleMpc => {
+                let Some(main) = lanes.main() else { continue };
+                let mpc = match main.spec.mpc {
+                    Some(_) => None,
+                    None => Some(app_mpc_settings()),
+                };
+                let spec = RunSpec {
+                    mpc,
+                    ..main.spec.clone()
+                };
+                lanes.start_all(spec);
+            }
             _ => {}
         }
     }

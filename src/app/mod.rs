@@ -10,6 +10,7 @@
 //! - `view`: cameras, fitting, pan/zoom; `draw`, `envdraw`, `overlay_build`, `overlay`, `ribbon`: the scene
 //!   and overlays (the ribbon is a custom WGSL shader, `shaders/ribbon.wgsl`); `simulate`: simulator
 //!   rollouts off the UI thread; `manip`: dragging start and goal;
+//! - `mpc`: closed-loop MPC mode (settings, where the episode stands, its status line);
 //! - `ui`, `controls`, `plots`: the egui panels; `files`: save/open/export; `capture`: frame statistics
 //!   and the screenshot test hook; `recording`: in-app video recording (R, `--record`).
 //!
@@ -25,6 +26,8 @@ pub mod files;
 pub mod history;
 pub mod lanes;
 pub mod manip;
+pub mod mpc;
+pub mod mpc_files;
 pub mod overlay;
 pub mod overlay_build;
 pub mod params_diff;
@@ -72,6 +75,8 @@ pub struct AppConfig {
     pub seed: u64,
     /// Start comparing against this planner.
     pub compare: Option<PlannerKind>,
+    /// Start in closed-loop MPC mode with [`mpc::app_mpc_settings`]. Default off.
+    pub mpc: bool,
     /// Open this run file (scrub only, no optimizer).
     pub open: Option<PathBuf>,
     /// Test hook: write the window to this PNG after `exit_after` frames, then exit.
@@ -94,6 +99,7 @@ impl Default for AppConfig {
             horizon: None,
             seed: 0,
             compare: None,
+            mpc: false,
             open: None,
             screenshot: None,
             exit_after: None,
@@ -176,6 +182,7 @@ pub fn run(config: AppConfig) -> Result<(), AppError> {
         horizon: config
             .horizon
             .unwrap_or_else(|| RunSpec::default_horizon(config.env)),
+        mpc: config.mpc.then(mpc::app_mpc_settings),
         ..RunSpec::new(config.env, config.planner, config.seed)
     };
     let builder = session::model_builder();
@@ -186,11 +193,11 @@ pub fn run(config: AppConfig) -> Result<(), AppError> {
         compare_planner: config.compare.unwrap_or(PlannerKind::Cem),
     };
     match opened {
-        Some((info, snaps)) => {
+        Some((info, snaps, mpc)) => {
             lanes
                 .lanes
                 .push(Lane::empty(info.spec.clone(), config.history));
-            files::show_opened(&mut lanes, info, snaps);
+            files::show_opened(&mut lanes, info, snaps, mpc);
         }
         None => {
             lanes.lanes.push(Lane::spawn(builder, spec, config.history));
@@ -202,6 +209,12 @@ pub fn run(config: AppConfig) -> Result<(), AppError> {
     let mut timeline = timeline::TimelineRes::default();
     if config.open.is_some() {
         timeline.0.play = timeline::PlayState::Paused;
+        // A closed-loop run opens at its end, with the whole executed trajectory drawn.
+        if let Some(main) = lanes.main().filter(|l| l.mpc.is_some()) {
+            timeline
+                .0
+                .apply(commands::AppCommand::JumpEnd, &main.history);
+        }
     }
 
     let mut app = App::new();

@@ -81,6 +81,7 @@ struct DrawKey {
     preview: Option<Vec<u32>>,
     flash: u8,
     diverged: bool,
+    executed: usize,
 }
 
 fn spawn_layers(
@@ -134,11 +135,16 @@ fn simulate_and_flash(
         let key = (info.id, snap.iteration);
         if view.requested[i] != Some(key) {
             if let Some(sim) = view.sim.as_ref() {
+                // MPC mode: the shown plan starts from the real state its replan observed.
+                let mut problem = info.problem.clone();
+                if let Some(now) = lane.mpc_start_state(snap.iteration) {
+                    problem.start = now.to_vec();
+                }
                 sim.request(SimRequest {
                     lane: i,
                     session: info.id,
                     iteration: snap.iteration,
-                    problem: info.problem.clone(),
+                    problem,
                     model: Arc::clone(&info.model),
                     actions: snap.actions.clone(),
                 });
@@ -250,6 +256,7 @@ fn rebuild(
             .filter(|r| r.session == info.id && r.error.is_none());
         let anim = view.execution.as_ref().filter(|e| e.lane == i);
         let preview = if i == 0 { drag.preview.as_ref() } else { None };
+        let executed = snap.map_or(&[][..], |s| lane.mpc_executed_until(s.iteration));
         let key = DrawKey {
             session: info.id,
             iteration: snap.map(|s| s.iteration),
@@ -259,6 +266,7 @@ fn rebuild(
             preview: preview.map(|p| p.start.iter().chain(&p.goal).map(|v| v.to_bits()).collect()),
             flash: (view.flash[i] * 20.0) as u8,
             diverged: lane.status.diverged.is_some(),
+            executed: executed.len(),
         };
         if view.keys[i].as_ref() == Some(&key) {
             continue;
@@ -271,6 +279,7 @@ fn rebuild(
             snapshot: snap.map(|s| s.as_ref()),
             sim_states: sim.map(|r| r.env_states.as_slice()),
             animated,
+            executed,
             toggles: overlays.0,
             residual_scale: lane.residual_scale,
             flash: view.flash[i],

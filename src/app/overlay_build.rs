@@ -83,6 +83,10 @@ pub struct LaneDraw<'a> {
     pub sim_states: Option<&'a [Vec<f32>]>,
     /// Env state to draw the bodies at instead of the start (execute animation).
     pub animated: Option<&'a [f32]>,
+    /// MPC mode: the simulator states executed up to the shown plan (start first, the last is the plan's
+    /// s_0 and the "now" the bodies and the start handle are drawn at); drawn solid in
+    /// [`palette::EXECUTED`]. Empty in open loop.
+    pub executed: &'a [Vec<f32>],
     /// Overlays on.
     pub toggles: OverlayToggles,
     /// Residual drawn darkest red.
@@ -99,7 +103,8 @@ pub const MARKER_RADIUS: f32 = 4.5;
 /// Builds all layers.
 pub fn build_layers(d: &LaneDraw<'_>) -> [MeshBuf; 6] {
     let kind = d.problem.env;
-    let shown = d.animated.unwrap_or(&d.problem.start);
+    let now: &[f32] = d.executed.last().unwrap_or(&d.problem.start);
+    let shown = d.animated.unwrap_or(now);
     let scene = env_scene(kind, shown, &d.problem.goal);
     let frame = Frame {
         y_down: scene.y_down,
@@ -143,7 +148,10 @@ pub fn build_layers(d: &LaneDraw<'_>) -> [MeshBuf; 6] {
         }
     }
 
-    handles(&mut layers[5], kind, d.problem, u);
+    if d.executed.len() > 1 {
+        executed(&mut layers[2], kind, d.executed, u);
+    }
+    handles(&mut layers[5], kind, now, &d.problem.goal, u);
     let border = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
     if d.diverged {
         layers[5].polyline(&border, palette::DIVERGED, 5.0 * u, true);
@@ -220,11 +228,21 @@ fn residuals(
     }
 }
 
-fn handles(m: &mut MeshBuf, kind: EnvKind, problem: &Problem, u: f32) {
-    for (state, color) in [
-        (&problem.start, palette::START_MARKER),
-        (&problem.goal, palette::GOAL_MARKER),
-    ] {
+/// The executed closed-loop trajectory: a thick solid line through every executed state's anchors, with a
+/// dot at each replanning point.
+fn executed(m: &mut MeshBuf, kind: EnvKind, states: &[Vec<f32>], u: f32) {
+    let Some(last) = states.last() else { return };
+    for a in 0..anchors(kind, last).len() {
+        let path: Vec<[f32; 2]> = states.iter().map(|s| anchors(kind, s)[a]).collect();
+        m.polyline(&path, palette::EXECUTED, 4.0 * u, false);
+        for p in &path {
+            m.disc(*p, 3.5 * u, palette::EXECUTED);
+        }
+    }
+}
+
+fn handles(m: &mut MeshBuf, kind: EnvKind, start: &[f32], goal: &[f32], u: f32) {
+    for (state, color) in [(start, palette::START_MARKER), (goal, palette::GOAL_MARKER)] {
         for p in anchors(kind, state) {
             let ring = super::draw::circle_points(p, 9.0 * u);
             m.polyline(&ring, color, 2.0 * u, true);
@@ -260,6 +278,7 @@ mod tests {
             snapshot: Some(&snap),
             sim_states: None,
             animated: None,
+            executed: &[],
             toggles: OverlayToggles::default(),
             residual_scale: 1.0,
             flash: 1.0,
@@ -278,5 +297,52 @@ mod tests {
         // Full flash intensity draws the border at alpha 230 (see `build_layers`).
         let flash = super::super::draw::linear(palette::SYNC_FLASH.with_alpha(230));
         assert!(layers[Layer::Handles as usize].colors.contains(&flash));
+    }
+
+    #[test]
+    fn executed_trajectory_is_drawn_solid_and_moves_the_start() {
+        let model = LinearModel::test_system(2, 2);
+        let problem = Problem {
+            env: EnvKind::Wall,
+            start: vec![10.0, 10.0],
+            goal: vec![50.0, 50.0],
+            horizon: 6,
+            seed: 0,
+            reference_actions: None,
+        };
+        let snap = snapshot(3, Phase::Sync, 6, 2);
+        let executed = vec![vec![10.0, 10.0], vec![14.0, 12.0], vec![18.0, 15.0]];
+        let mut d = LaneDraw {
+            problem: &problem,
+            model: &model,
+            snapshot: Some(&snap),
+            sim_states: None,
+            animated: None,
+            executed: &executed,
+            toggles: OverlayToggles::default(),
+            residual_scale: 1.0,
+            flash: 0.0,
+            diverged: false,
+        };
+        let blue = super::super::draw::linear(palette::EXECUTED);
+        let count = |layers: &[MeshBuf; 6]| {
+            layers[Layer::Rollouts as usize]
+                .colors
+                .iter()
+                .filter(|c| **c == blue)
+                .count()
+        };
+        let closed = build_layers(&d);
+        let n3 = count(&closed);
+        assert!(n3 > 0);
+        // The start handle is drawn at the current (last executed) state, not the problem's start.
+        let handles_closed = closed[Layer::Handles as usize].positions.clone();
+        d.executed = &executed[..2];
+        let shorter = build_layers(&d);
+        assert!(count(&shorter) < n3, "a longer executed path draws more");
+        d.executed = &[];
+        let open = build_layers(&d);
+        assert_eq!(count(&open), 0);
+        assert_ne!(open[Layer::Handles as usize].positions, handles_closed);
     }
 }

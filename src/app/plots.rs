@@ -151,6 +151,18 @@ pub fn plots_ui(ui: &mut egui::Ui, lanes: &Lanes, cursor: usize) -> Option<usize
                 } else {
                     line
                 });
+                // MPC mode: one point per replan, the executed plan's terminal distance.
+                if let Some(m) = &lane.mpc {
+                    let pts = replan_points(lane.history.rows(), &m.view.plan_starts);
+                    p.points(
+                        Points::new(
+                            format!("{} per replan", lane.spec.planner.name()),
+                            PlotPoints::from(pts),
+                        )
+                        .color(color(palette::EXECUTED))
+                        .radius(3.5),
+                    );
+                }
             }
             p.vline(
                 VLine::new("cursor", cursor as f64)
@@ -163,6 +175,21 @@ pub fn plots_ui(ui: &mut egui::Ui, lanes: &Lanes, cursor: usize) -> Option<usize
         jump = r.inner.map(|c| c.x.max(0.0).round() as usize);
     }
     jump
+}
+
+/// MPC mode: for each plan that was executed (every plan start after the first), the terminal distance of
+/// that plan's last kept iteration before the replan, as (iteration, distance) points.
+pub fn replan_points(rows: &[LossRow], plan_starts: &[usize]) -> Vec<[f64; 2]> {
+    plan_starts
+        .iter()
+        .skip(1)
+        .filter_map(|&start| {
+            let n = rows.partition_point(|r| r.iteration < start);
+            let r = rows.get(n.checked_sub(1)?)?;
+            let v = r.loss.terminal;
+            v.is_finite().then_some([r.iteration as f64, f64::from(v)])
+        })
+        .collect()
 }
 
 /// Sync iterations to mark (at most a few hundred, evenly chosen, so the plot stays readable).
@@ -192,5 +219,23 @@ mod tests {
         assert_eq!(d.first().unwrap().iteration, 0);
         assert_eq!(d.last().unwrap().iteration, 9999);
         assert_eq!(decimate(&rows[..10], 1500).len(), 10);
+    }
+
+    #[test]
+    fn one_point_per_replan_at_the_executed_plans_last_iteration() {
+        let rows: Vec<LossRow> = (0..100)
+            .map(|i| LossRow {
+                iteration: i,
+                sync: false,
+                loss: LossTerms {
+                    terminal: 100.0 - i as f32,
+                    ..LossTerms::default()
+                },
+                planner_time_s: 0.0,
+            })
+            .collect();
+        let pts = replan_points(&rows, &[0, 40, 70]);
+        assert_eq!(pts, vec![[39.0, 61.0], [69.0, 31.0]]);
+        assert!(replan_points(&rows, &[0]).is_empty());
     }
 }

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::env::{EnvKind, Problem};
 use crate::model::WorldModel;
-use crate::plan::{make_planner, ModelProblem, Parallel};
+use crate::plan::mpc::MpcEpisode;
+use crate::plan::mpc_planner::ClosedLoopPlanner;
+use crate::plan::{make_planner, ModelProblem, Parallel, Planner};
 
 use super::worker::{RunSpec, Session, SessionBuilder, SessionInfo};
 
@@ -58,7 +60,8 @@ pub fn model_builder() -> SessionBuilder {
     })
 }
 
-/// Builds a session for `spec` with a given model.
+/// Builds a session for `spec` with a given model: an open-loop planner, or (with `spec.mpc`) a
+/// [`ClosedLoopPlanner`] over an [`MpcEpisode`] that starts from the problem's start.
 pub fn build_with_model(spec: &RunSpec, model: Arc<dyn WorldModel>) -> Result<Session, String> {
     let problem = match &spec.problem {
         Some(p) => {
@@ -78,9 +81,18 @@ pub fn build_with_model(spec: &RunSpec, model: Arc<dyn WorldModel>) -> Result<Se
         .clone()
         .unwrap_or_else(|| spec.planner.default_params());
     params.validate().map_err(|e| e.to_string())?;
-    let mp = ModelProblem::from_problem(&problem, model.as_ref()).map_err(|e| e.to_string())?;
-    let mut planner =
-        make_planner(&params, &mp, model.clone(), spec.seed).map_err(|e| e.to_string())?;
+    let mut planner: Box<dyn Planner> = match &spec.mpc {
+        Some(mpc) => {
+            let episode = MpcEpisode::new(&problem, model.clone(), &params, spec.seed, mpc)
+                .map_err(|e| e.to_string())?;
+            Box::new(ClosedLoopPlanner::new(episode, problem.horizon))
+        }
+        None => {
+            let mp =
+                ModelProblem::from_problem(&problem, model.as_ref()).map_err(|e| e.to_string())?;
+            make_planner(&params, &mp, model.clone(), spec.seed).map_err(|e| e.to_string())?
+        }
+    };
     planner.set_parallel(planner_pool());
     Ok(Session {
         info: SessionInfo {

@@ -141,3 +141,33 @@ pub fn toy_builder() -> SessionBuilder {
         })
     })
 }
+
+/// A builder of real sessions on the Wall env with an analytic linear model (D = 2, K = the env chunk's
+/// action size, B scaled so a few steps cross the room): open loop or, with `spec.mpc`, a closed-loop
+/// episode — the app's own session builder ([`super::session::build_with_model`]) with a toy model.
+pub fn linear_wall_builder() -> SessionBuilder {
+    Arc::new(|spec: &RunSpec| {
+        let (d, k) = (2, crate::env::CHUNK_ACTION_DIM);
+        let mut a = vec![0.0; d * d];
+        a[0] = 1.0;
+        a[3] = 1.0;
+        let mut b = vec![0.0; d * k];
+        for j in 0..k {
+            b[(j % 2) * k + j] = 2.0;
+        }
+        let model: Arc<dyn WorldModel> = Arc::new(LinearModel { d, k, a, b });
+        let problem = Problem {
+            env: EnvKind::Wall,
+            start: vec![12.0, 20.0],
+            goal: vec![20.0, 40.0],
+            horizon: spec.horizon,
+            seed: spec.seed,
+            reference_actions: None,
+        };
+        let spec = RunSpec {
+            problem: Some(problem),
+            ..spec.clone()
+        };
+        super::session::build_with_model(&spec, model)
+    })
+}

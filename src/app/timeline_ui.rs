@@ -37,6 +37,7 @@ pub fn timeline_ui(
     ui: &mut egui::Ui,
     t: &mut Timeline,
     history: &History,
+    replans: &[usize],
     out: &mut Vec<AppCommand>,
 ) {
     let first = history.first().unwrap_or(0);
@@ -103,6 +104,21 @@ pub fn timeline_ui(
             ],
             egui::Stroke::new(1.0, amber),
         );
+    }
+    // MPC mode: a tall tick in the executed-trajectory colour where each replan (segment) starts.
+    let c = crate::record::palette::EXECUTED;
+    let executed = egui::Color32::from_rgb(c.0, c.1, c.2);
+    for (j, &start) in replans.iter().enumerate().skip(1) {
+        let x = x_of(start, left, width, first, last);
+        painter.line_segment(
+            [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
+            egui::Stroke::new(2.5, executed),
+        );
+        if response.hover_pos().is_some_and(|p| (p.x - x).abs() < 4.0) {
+            response
+                .clone()
+                .on_hover_text(format!("MPC step {j} starts at iteration {start}"));
+        }
     }
     let blue = egui::Color32::from_rgb(90, 170, 255);
     let mut hovered_marker = None;

@@ -106,6 +106,16 @@ fn status_ui(ui: &mut egui::Ui, p: &Panels<'_>) {
                     format!("SYNC @{}", s.iteration),
                 );
             }
+            if let Some(m) = &lane.mpc {
+                let c = match (m.view.success_step, m.view.done) {
+                    (Some(_), _) => egui::Color32::from_rgb(120, 230, 120),
+                    (None, true) => egui::Color32::from_rgb(255, 110, 110),
+                    (None, false) => egui::Color32::from_rgb(120, 160, 255),
+                };
+                ui.colored_label(c, m.status_line());
+            } else if lane.spec.mpc.is_some() {
+                ui.monospace("MPC (starting)");
+            }
             if let Some((it, _)) = &lane.status.diverged {
                 ui.colored_label(
                     egui::Color32::from_rgb(220, 30, 30),
@@ -214,7 +224,11 @@ pub fn panels_system(
             lanes, timeline, ..
         } = &mut p;
         if let Some(main) = lanes.main() {
-            timeline_ui(ui, &mut timeline.0, &main.history, &mut cmds);
+            let replans = main
+                .mpc
+                .as_ref()
+                .map_or(&[][..], |m| m.view.plan_starts.as_slice());
+            timeline_ui(ui, &mut timeline.0, &main.history, replans, &mut cmds);
         }
     });
     egui::Panel::left("controls")

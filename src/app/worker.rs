@@ -17,7 +17,10 @@ use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TryRecvError, TryS
 
 use crate::env::{EnvKind, Problem};
 use crate::model::WorldModel;
+use crate::plan::mpc::MpcSettings;
 use crate::plan::{Phase, Planner, PlannerKind, PlannerParams, Snapshot, Status};
+
+use super::mpc::MpcProgress;
 
 /// What to plan: enough to rebuild the session after a crash.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +39,8 @@ pub struct RunSpec {
     pub problem: Option<Problem>,
     /// The worker pauses after this many iterations (keeps an idle app from burning CPU forever). ≥ 1.
     pub max_iterations: usize,
+    /// Closed-loop MPC settings (None = open loop, the default); see [`super::mpc::app_mpc_settings`].
+    pub mpc: Option<MpcSettings>,
 }
 
 impl RunSpec {
@@ -49,6 +54,7 @@ impl RunSpec {
             params: None,
             problem: None,
             max_iterations: 50_000,
+            mpc: None,
         }
     }
 
@@ -155,6 +161,9 @@ pub enum WorkerEvent {
         /// Session id.
         session: u64,
     },
+    /// A closed-loop episode moved to a new MPC step (or ended): sent once per step, before that step's
+    /// snapshots.
+    Mpc(Box<MpcProgress>),
     /// A snapshot the full queue would have dropped but the timeline must keep (iteration 0 or a sync),
     /// delivered out of order through the control channel.
     Kept(SnapshotMsg),
@@ -289,6 +298,8 @@ struct Live {
     id: u64,
     spec: RunSpec,
     planner: Box<dyn Planner>,
+    /// The (MPC step, done) last reported, for closed-loop sessions.
+    mpc_reported: Option<(usize, bool)>,
 }
 
 struct Worker {
@@ -398,7 +409,9 @@ impl Worker {
             id,
             spec,
             planner: session.planner,
+            mpc_reported: None,
         });
+        self.report_mpc();
         self.set_running(run);
     }
 
@@ -445,6 +458,8 @@ impl Worker {
             Status::Running => None,
         };
         let finished = snap.iteration + 1 >= live.spec.max_iterations;
+        let episode_over = self.report_mpc();
+        let finished = finished || episode_over;
         self.send_snapshot(SnapshotMsg {
             session: id,
             snapshot: snap,
@@ -460,6 +475,30 @@ impl Worker {
             self.emit(WorkerEvent::Finished { session: id });
             self.set_running(false);
         }
+    }
+
+    /// For a closed-loop session, sends [`WorkerEvent::Mpc`] when the MPC step (or `done`) changed since the
+    /// last report. Returns true when the episode is over (nothing more to iterate).
+    fn report_mpc(&mut self) -> bool {
+        let Some(live) = self.session.as_mut() else {
+            return false;
+        };
+        let Some(key) = live.planner.closed_loop_step() else {
+            return false;
+        };
+        let done = key.1;
+        if live.mpc_reported != Some(key) {
+            live.mpc_reported = Some(key);
+            let Some(view) = live.planner.closed_loop() else {
+                return false;
+            };
+            let ev = WorkerEvent::Mpc(Box::new(MpcProgress {
+                session: live.id,
+                view,
+            }));
+            self.emit(ev);
+        }
+        done
     }
 
     /// Latest wins: on a full queue, drop the oldest queued snapshot and retry; never wait. Iteration 0 and

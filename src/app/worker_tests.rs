@@ -169,3 +169,55 @@ fn a_lagging_ui_gets_the_newest_snapshots_and_never_blocks_the_worker() {
     assert!(newest_seen > 0, "worker never filled the queue");
     w.send(WorkerCommand::Pause);
 }
+
+#[test]
+fn a_closed_loop_session_reports_each_mpc_step_and_finishes() {
+    use crate::plan::mpc::MpcSettings;
+    use crate::plan::runner::Budget;
+    let mut w = WorkerHandle::spawn(crate::app::testutil::linear_wall_builder()).unwrap();
+    let mpc = MpcSettings {
+        first: Budget::iters(20),
+        replan: Budget::iters(5),
+        stop_on_success: false,
+        ..MpcSettings::default()
+    };
+    w.send(WorkerCommand::Start(Box::new(RunSpec {
+        horizon: 3,
+        mpc: Some(mpc),
+        ..spec(1)
+    })));
+    let mut ev = Vec::new();
+    assert!(
+        wait_for(&w, &mut ev, |e| e
+            .iter()
+            .any(|e| matches!(e, WorkerEvent::Finished { .. }))),
+        "{ev:?}"
+    );
+    let steps: Vec<&MpcProgress> = ev
+        .iter()
+        .filter_map(|e| match e {
+            WorkerEvent::Mpc(p) => Some(p.as_ref()),
+            _ => None,
+        })
+        .collect();
+    // One report per plan (steps 0, 1, 2) and one when the episode ends (step 3, done).
+    let seen: Vec<(usize, bool)> = steps.iter().map(|p| (p.view.step, p.view.done)).collect();
+    assert_eq!(seen, vec![(0, false), (1, false), (2, false), (3, true)]);
+    let last = steps.last().unwrap();
+    assert_eq!(last.view.plan_starts, vec![0, 20, 25]);
+    assert_eq!(last.view.executed, 3);
+    // The executed trajectory grows by one state per executed step, and the episode's result is attached.
+    let lens: Vec<usize> = steps
+        .iter()
+        .map(|p| p.view.executed_env_states.len())
+        .collect();
+    assert_eq!(lens, vec![1, 2, 3, 4]);
+    assert!(last.view.result.is_some());
+    // The worker paused itself: no snapshot keeps repeating the finished episode.
+    assert!(wait_for(&w, &mut ev, |e| e
+        .iter()
+        .any(|e| matches!(e, WorkerEvent::Running(false)))));
+    let snaps = w.drain_snapshots();
+    let newest = snaps.iter().map(|s| s.snapshot.iteration).max().unwrap();
+    assert_eq!(newest, 29);
+}

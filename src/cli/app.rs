@@ -26,6 +26,9 @@ pub struct AppArgs {
     /// Also run this planner on the same problem, side by side.
     #[arg(long)]
     pub compare: Option<PlannerKind>,
+    /// Start in closed-loop MPC mode (the M key toggles it; settings in docs/app.md).
+    #[arg(long, conflicts_with = "open")]
+    pub mpc: bool,
     /// Open a saved run file to scrub (no optimizer).
     #[arg(long)]
     pub open: Option<PathBuf>,
@@ -104,6 +107,7 @@ fn open_window(args: AppArgs) -> anyhow::Result<()> {
         horizon: args.horizon,
         seed: args.seed,
         compare: args.compare,
+        mpc: args.mpc,
         open: args.open,
         screenshot: args.screenshot,
         exit_after: args.exit_after,

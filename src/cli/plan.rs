@@ -185,6 +185,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
             json: args.json,
             out: args.out.as_deref(),
             save_run,
+            parallel: super::planner_pool(args.threads)?,
         };
         return closed_loop::run(&problem, model, cl);
     }

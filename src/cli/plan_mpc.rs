@@ -9,7 +9,7 @@ use anyhow::Context as _;
 
 use grasp_explorer::env::{EnvKind, Problem, ENV_ACTION_DIM};
 use grasp_explorer::model::WorldModel;
-use grasp_explorer::plan::mpc::{run_mpc, MpcPlan, MpcResult, MpcSettings};
+use grasp_explorer::plan::mpc::{run_mpc_in, MpcPlan, MpcResult, MpcSettings};
 use grasp_explorer::plan::runfile::{MpcSegment, RunHeader, RunWriter};
 use grasp_explorer::plan::{PlanError, PlannerKind, PlannerParams, Snapshot};
 use grasp_explorer::util::write_atomic;
@@ -27,6 +27,8 @@ pub struct ClosedLoop<'a> {
     pub json: bool,
     pub out: Option<&'a Path>,
     pub save_run: Option<(RunHeader, &'a Path)>,
+    /// Planner threads lent to every plan.
+    pub parallel: grasp_explorer::plan::Parallel,
 }
 
 /// The `--json` object of an MPC episode.
@@ -70,12 +72,13 @@ pub fn run(
     let mut write_err = None;
     let mut current: Option<usize> = None;
     let mut last: Option<Arc<Snapshot>> = None;
-    let result = run_mpc(
+    let result = run_mpc_in(
         problem,
         model.clone(),
         cl.params,
         cl.seed,
         cl.mpc,
+        &cl.parallel,
         |view, snap| {
             let Some(w) = writer.as_mut() else { return };
             if write_err.is_some() {

@@ -209,7 +209,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
         pb.set_message(format!("{} frames", p.frames));
     };
     let (result, episode) = match &mpc {
-        Some(m) => match record::record_mpc(&spec, m, model, &args.out, on_progress) {
+        Some(m) => match record::record_mpc(&spec, m, model, &args.out, &parallel, on_progress) {
             Ok((s, ep)) => (Ok(s), Some(ep)),
             Err(e) => (Err(e), None),
         },

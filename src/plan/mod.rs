@@ -390,6 +390,11 @@ pub trait Planner: Send {
     fn closed_loop(&self) -> Option<mpc_planner::ClosedLoopView> {
         None
     }
+    /// For a closed-loop episode: its (MPC step, done) without copying the episode (cheap enough to poll
+    /// every iteration). None for plain planners.
+    fn closed_loop_step(&self) -> Option<(usize, bool)> {
+        None
+    }
     /// A wall-clock time after which long inner loops (GRASP's sync) stop early, so a seconds budget holds
     /// inside one iteration; `None` (the default) = no deadline. Results are unchanged while it is not hit.
     fn set_deadline(&mut self, _deadline: Option<std::time::Instant>) {}

@@ -207,6 +207,8 @@ pub struct MpcEpisode {
     last_snapshot: Option<Arc<Snapshot>>,
     overhead_s: f64,
     done: bool,
+    /// The pool lent to every plan's planner ([`MpcEpisode::set_parallel`]).
+    parallel: super::Parallel,
 }
 
 /// What one [`MpcEpisode::step`] did.
@@ -270,6 +272,7 @@ impl MpcEpisode {
             last_snapshot: None,
             overhead_s: started.elapsed().as_secs_f64(),
             done: false,
+            parallel: super::Parallel::single(),
         })
     }
 
@@ -344,6 +347,12 @@ impl MpcEpisode {
     /// The current plan's planner (its latest snapshot, parameters, actions).
     pub fn planner(&self) -> &dyn super::Planner {
         self.planner.as_ref()
+    }
+
+    /// Lends `parallel` to the current plan's planner and every later one (plans are the same for any pool).
+    pub fn set_parallel(&mut self, parallel: &super::Parallel) {
+        self.parallel = parallel.clone();
+        self.planner.set_parallel(parallel);
     }
 
     /// Replaces the planner parameters, for the current plan (from its next iteration) and every later one.
@@ -459,6 +468,7 @@ impl MpcEpisode {
             &self.executed_env_states,
             Some(warm),
         )?;
+        self.planner.set_parallel(&self.parallel);
         self.plan_iters = 0;
         self.plan_time_s = 0.0;
         Ok(())
@@ -494,9 +504,24 @@ pub fn run_mpc(
     params: &PlannerParams,
     seed: u64,
     mpc: &MpcSettings,
+    on_snapshot: impl FnMut(MpcView<'_>, &Arc<Snapshot>),
+) -> Result<MpcResult, PlanError> {
+    let single = super::Parallel::single();
+    run_mpc_in(problem, model, params, seed, mpc, &single, on_snapshot)
+}
+
+/// [`run_mpc`] with every plan's planner lent `parallel` (the same episode for any pool).
+pub fn run_mpc_in(
+    problem: &Problem,
+    model: Arc<dyn WorldModel>,
+    params: &PlannerParams,
+    seed: u64,
+    mpc: &MpcSettings,
+    parallel: &super::Parallel,
     mut on_snapshot: impl FnMut(MpcView<'_>, &Arc<Snapshot>),
 ) -> Result<MpcResult, PlanError> {
     let mut ep = MpcEpisode::new(problem, model, params, seed, mpc)?;
+    ep.set_parallel(parallel);
     while !ep.done() {
         let tick = ep.step()?;
         let view = MpcView {

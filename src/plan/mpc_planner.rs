@@ -26,6 +26,8 @@ pub struct ClosedLoopView {
     pub executed: usize,
     /// The deadline H.
     pub deadline: usize,
+    /// The whole episode's outcome, once it is done (None while running).
+    pub result: Option<Box<MpcResult>>,
 }
 
 /// An [`MpcEpisode`] as a [`Planner`]: `step` runs one episode iteration; snapshots carry the episode's
@@ -108,6 +110,10 @@ impl Planner for ClosedLoopPlanner {
         self.episode.set_params(params)
     }
 
+    fn set_parallel(&mut self, parallel: &crate::plan::Parallel) {
+        self.episode.set_parallel(parallel);
+    }
+
     fn params(&self) -> PlannerParams {
         self.episode.planner().params()
     }
@@ -128,16 +134,22 @@ impl Planner for ClosedLoopPlanner {
         self.episode.planner().warm_start()
     }
 
+    fn closed_loop_step(&self) -> Option<(usize, bool)> {
+        Some((self.episode.step_index(), self.episode.done()))
+    }
+
     fn closed_loop(&self) -> Option<ClosedLoopView> {
         let r = self.episode.result();
+        let done = self.episode.done();
         Some(ClosedLoopView {
             step: self.episode.step_index(),
             plan_starts: self.plan_starts.clone(),
             executed_env_states: self.episode.executed_env_states().to_vec(),
-            done: self.episode.done(),
+            done,
             success_step: r.success_step,
             executed: self.episode.executed(),
             deadline: self.deadline,
+            result: done.then(|| Box::new(r)),
         })
     }
 }

@@ -15,7 +15,7 @@ use super::hud::LossHistory;
 use super::session::{push, validate, video_width, Output, Progress, RecordSpec, RecordSummary};
 use super::RecordError;
 use crate::model::WorldModel;
-use crate::plan::mpc::{run_mpc, MpcResult, MpcSettings};
+use crate::plan::mpc::{run_mpc_in, MpcResult, MpcSettings};
 use crate::plan::{Phase, Snapshot};
 
 /// Draws and hands over frames while the episode runs.
@@ -98,6 +98,7 @@ pub fn record_mpc(
     mpc: &MpcSettings,
     model: Arc<dyn WorldModel>,
     out: &Path,
+    parallel: &crate::plan::Parallel,
     mut on_progress: impl FnMut(&Progress),
 ) -> Result<(RecordSummary, MpcResult), RecordError> {
     let started = Instant::now();
@@ -142,12 +143,13 @@ pub fn record_mpc(
     let total = mpc.first.max_iters.unwrap_or(0)
         + mpc.replan.max_iters.unwrap_or(0) * mpc.max_plans(spec.problem.horizon).saturating_sub(1);
     let (mut failed, mut done) = (None, 0usize);
-    let episode = run_mpc(
+    let episode = run_mpc_in(
         &spec.problem,
         model,
         &lane.params,
         spec.seed,
         mpc,
+        parallel,
         |view, snap| {
             if failed.is_some() {
                 return;
@@ -246,7 +248,15 @@ mod tests {
             stop_on_success: false,
             ..Default::default()
         };
-        let (s, ep) = record_mpc(&spec, &mpc, model, &out, |_| {}).unwrap();
+        let (s, ep) = record_mpc(
+            &spec,
+            &mpc,
+            model,
+            &out,
+            &crate::plan::Parallel::single(),
+            |_| {},
+        )
+        .unwrap();
         assert_eq!(ep.plans.len(), 4);
         // Plan 0: iterations 0, 5 and its last (9); plans 1-3: iteration 0 and the last (4); the final
         // frame; two held.
@@ -257,7 +267,14 @@ mod tests {
             ..spec.clone()
         };
         let (m2, _) = wall_linear_problem(4);
-        let e = record_mpc(&two, &mpc, m2, &dir.path().join("x.gif"), |_| {});
+        let e = record_mpc(
+            &two,
+            &mpc,
+            m2,
+            &dir.path().join("x.gif"),
+            &crate::plan::Parallel::single(),
+            |_| {},
+        );
         assert!(e.err().unwrap().to_string().contains("one planner"));
     }
 }

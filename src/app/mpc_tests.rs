@@ -1,0 +1,105 @@
+//! MPC mode in a headless Bevy app: the M key restarts the lane as a closed-loop episode, the lane learns
+//! each MPC step from the worker, the history is numbered across replans, and the executed trajectory shown
+//! grows with the timeline cursor.
+
+use bevy::prelude::*;
+
+use crate::app::commands::commands_plugin;
+use crate::app::history::HistoryConfig;
+use crate::app::lanes::{optimizer_commands, pump_workers, Lane, Lanes};
+use crate::app::testutil::linear_wall_builder;
+use crate::app::timeline::{timeline_plugin, TimelineSystems};
+use crate::app::worker::RunSpec;
+use crate::env::EnvKind;
+use crate::plan::PlannerKind;
+
+fn press(app: &mut App, key: KeyCode) {
+    let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
+    keys.release_all();
+    keys.clear();
+    keys.press(key);
+    app.update();
+    let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
+    keys.release(key);
+    keys.clear();
+    app.update();
+}
+
+#[test]
+fn m_turns_on_a_closed_loop_episode_whose_executed_path_grows() {
+    let spec = RunSpec {
+        horizon: 3,
+        ..RunSpec::new(EnvKind::Wall, PlannerKind::Grasp, 1)
+    };
+    let builder = linear_wall_builder();
+    let lanes = Lanes {
+        lanes: vec![Lane::spawn(builder.clone(), spec, HistoryConfig::default())],
+        builder,
+        history: HistoryConfig::default(),
+        compare_planner: PlannerKind::Cem,
+    };
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .init_resource::<ButtonInput<KeyCode>>()
+        .insert_resource(lanes);
+    commands_plugin(&mut app);
+    timeline_plugin(&mut app);
+    app.add_systems(
+        Update,
+        (pump_workers, optimizer_commands)
+            .chain()
+            .before(TimelineSystems),
+    );
+    app.update();
+    assert!(app.world().resource::<Lanes>().lanes[0].spec.mpc.is_none());
+    press(&mut app, KeyCode::KeyM);
+    let lane = &app.world().resource::<Lanes>().lanes[0];
+    assert_eq!(lane.spec.mpc, Some(super::app_mpc_settings()));
+    let t0 = std::time::Instant::now();
+    loop {
+        app.update();
+        let lane = &app.world().resource::<Lanes>().lanes[0];
+        if lane.mpc.as_ref().is_some_and(|m| m.view.done) && !lane.running {
+            break;
+        }
+        assert!(t0.elapsed().as_secs() < 20, "the episode did not finish");
+    }
+    let lane = &app.world().resource::<Lanes>().lanes[0];
+    let m = lane.mpc.as_ref().unwrap();
+    assert_eq!(m.session, lane.info.as_ref().unwrap().id);
+    let s = super::app_mpc_settings();
+    let (first, replan) = (s.first.max_iters.unwrap(), s.replan.max_iters.unwrap());
+    // Plans start where the previous one's budget ended: snapshots are numbered across replans.
+    for (j, start) in m.view.plan_starts.iter().enumerate() {
+        assert_eq!(*start, if j == 0 { 0 } else { first + (j - 1) * replan });
+    }
+    assert_eq!(m.view.executed_env_states.len(), m.view.executed + 1);
+    assert!(m.view.executed >= 1);
+    let newest = lane.history.newest().unwrap();
+    let plans = m.view.plan_starts.len();
+    assert_eq!(newest, first + (plans - 1) * replan - 1);
+    // The executed path shown: the start alone during the first plan, one more state per replan, and the
+    // whole episode at its end.
+    assert_eq!(lane.mpc_executed_until(0).len(), 1);
+    if plans > 1 {
+        assert_eq!(lane.mpc_executed_until(first).len(), 2);
+        assert_eq!(
+            lane.mpc_start_state(first),
+            Some(m.view.executed_env_states[1].as_slice())
+        );
+    }
+    assert_eq!(
+        lane.mpc_executed_until(newest).len(),
+        m.view.executed_env_states.len()
+    );
+    // M again: back to open loop.
+    press(&mut app, KeyCode::KeyM);
+    let t0 = std::time::Instant::now();
+    while app.world().resource::<Lanes>().lanes[0].mpc.is_some() {
+        assert!(t0.elapsed().as_secs() < 10, "open loop did not restart");
+        app.update();
+    }
+    let lane = &app.world().resource::<Lanes>().lanes[0];
+    assert!(lane.spec.mpc.is_none());
+    assert!(lane.mpc_executed_until(0).is_empty());
+}

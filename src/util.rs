@@ -1,7 +1,8 @@
 //! Small shared helpers: deterministic RNG construction, atomic file writes (temp file + rename, see
-//! [`atomic`]) and the size limits of every input ([`limits`]).
+//! [`atomic`]), a thread's CPU time ([`cpu`]) and the size limits of every input ([`limits`]).
 
 pub mod atomic;
+pub mod cpu;
 pub mod limits;
 
 pub use atomic::{

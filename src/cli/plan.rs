@@ -219,6 +219,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         stop_on_success: args.stop_on_success,
     };
     let parallel = super::planner_pool(args.threads)?;
+    let cpu_before = grasp_explorer::util::cpu::thread_cpu_seconds();
     let result = run_trial_in(
         &problem,
         model.clone(),
@@ -242,6 +243,9 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     if let Some(e) = write_err {
         return Err(e.into());
     }
+    let cpu_s = cpu_before
+        .zip(grasp_explorer::util::cpu::thread_cpu_seconds())
+        .map(|(a, b)| b - a);
     if let Some(w) = writer {
         w.finish(result.last_snapshot.as_deref(), Some(&result))?;
     }
@@ -256,6 +260,8 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         success: result.success,
         final_distance: result.final_distance,
         model_terminal_error: result.model_terminal_error,
+        median_residual: result.last_snapshot.as_deref().map(median_residual),
+        cpu_s,
         iterations: result.iterations,
         planning_time_s: result.planning_time_s,
         time_to_success_s: result.time_to_success_s,
@@ -285,6 +291,21 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Median of a snapshot's per-step dynamics residuals (how far the virtual states are from a trajectory).
+fn median_residual(s: &grasp_explorer::plan::Snapshot) -> f32 {
+    let mut r: Vec<f32> = s
+        .residuals
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
+    if r.is_empty() {
+        return 0.0;
+    }
+    r.sort_by(f32::total_cmp);
+    r[r.len() / 2]
+}
+
 /// The `--json` object.
 #[derive(serde::Serialize)]
 struct PlanReport<'a> {
@@ -295,6 +316,11 @@ struct PlanReport<'a> {
     success: bool,
     final_distance: f32,
     model_terminal_error: f32,
+    /// Median over steps of ‖F(s̄_t, a_t) − s_{t+1}‖ at the last iteration (0 for rollout planners).
+    median_residual: Option<f32>,
+    /// CPU seconds of the planning thread over the whole trial (planning, success checks, final rollout,
+    /// `--save-run` writing; a `--threads` pool's CPU is not counted). Unlike `planning_time_s` it does not grow with other load.
+    cpu_s: Option<f64>,
     iterations: usize,
     planning_time_s: f64,
     time_to_success_s: Option<f64>,

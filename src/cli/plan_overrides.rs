@@ -1,7 +1,7 @@
 //! `plan`'s planner-setting flags: one optional flag per setting of every planner family, applied onto a
 //! preset's params; a flag for a family other than the chosen planner's is a usage error.
 
-use grasp_explorer::plan::{PlannerParams, SyncMode};
+use grasp_explorer::plan::{PlannerParams, StateStep, SyncMode};
 
 use super::super::limits::bound;
 use super::super::usage;
@@ -16,6 +16,10 @@ pub struct Overrides {
     /// [grasp, latco] Adam learning rate of the actions (default 0.01).
     #[arg(long)]
     pub lr_actions: Option<f32>,
+    /// [grasp] How the virtual states move: adam (default) or gradient (plain step; --lr-states 0.5 is an
+    /// exact Jacobi sweep).
+    #[arg(long)]
+    pub state_step: Option<String>,
     /// [grasp] State noise σ added after each step (default 0.005).
     #[arg(long)]
     pub noise: Option<f32>,
@@ -144,6 +148,17 @@ pub fn apply_overrides(mut params: PlannerParams, o: &Overrides) -> anyhow::Resu
             if let Some(v) = o.sync_lr {
                 p.sync_lr = v;
             }
+            if let Some(m) = &o.state_step {
+                p.state_step = match m.to_ascii_lowercase().as_str() {
+                    "adam" => StateStep::Adam,
+                    "gradient" => StateStep::Gradient,
+                    other => {
+                        return Err(usage(format!(
+                            "--state-step must be adam or gradient, got '{other}'"
+                        )))
+                    }
+                };
+            }
             if let Some(m) = &o.sync_mode {
                 p.sync_mode = match m.to_ascii_lowercase().as_str() {
                     "gd" => SyncMode::Gd,
@@ -255,6 +270,7 @@ pub fn apply_overrides(mut params: PlannerParams, o: &Overrides) -> anyhow::Resu
     flag(o.lr_actions.is_some(), "--lr-actions", &lifted);
     flag(o.rollout_every.is_some(), "--rollout-every", &lifted);
     for (set, name) in [
+        (o.state_step.is_some(), "--state-step"),
         (o.noise.is_some(), "--noise"),
         (o.goal_weight.is_some(), "--goal-weight"),
         (o.sync_every.is_some(), "--sync-every"),

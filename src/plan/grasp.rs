@@ -22,8 +22,8 @@ use super::emit::{self, Parts};
 use super::grasp_sync::{CemSync, CemSyncSettings, GdSync};
 use super::serial::{all_finite, clamp_abs, wsq_dist, SerialRollout};
 use super::{
-    InForce, LossTerms, ModelProblem, Phase, PlanError, Planner, PlannerParams, Snapshot, SyncMode,
-    WarmStart,
+    InForce, LossTerms, ModelProblem, Phase, PlanError, Planner, PlannerParams, Snapshot,
+    StateStep, SyncMode, WarmStart,
 };
 use crate::model::{Tape, WorldModel};
 use crate::util::{rng_for, Rng};
@@ -31,6 +31,7 @@ use crate::util::{rng_for, Rng};
 /// Everything one iteration needs, resolved from the params in force at iteration k.
 struct Settings {
     lr_s: f32,
+    state_step: StateStep,
     lr_a: f32,
     noise: f32,
     gamma: f32,
@@ -59,6 +60,7 @@ fn settings(params: &PlannerParams, k: usize) -> Settings {
             let due = p.sync_enabled && (k + 1).is_multiple_of(period) && k > 0;
             Settings {
                 lr_s: p.lr_states,
+                state_step: p.state_step,
                 lr_a: p.lr_actions,
                 noise: if p.noise_enabled { noise } else { 0.0 },
                 gamma: if p.goal_shaping { gamma } else { 0.0 },
@@ -71,6 +73,7 @@ fn settings(params: &PlannerParams, k: usize) -> Settings {
         }
         PlannerParams::Latco(p) => Settings {
             lr_s: p.lr_states,
+            state_step: StateStep::Adam,
             lr_a: p.lr_actions,
             noise: 0.0,
             gamma: 0.0,
@@ -83,6 +86,7 @@ fn settings(params: &PlannerParams, k: usize) -> Settings {
         // Constructors only accept GRASP or LatCo params.
         PlannerParams::Cem(_) | PlannerParams::Gd(_) => Settings {
             lr_s: 0.0,
+            state_step: StateStep::Adam,
             lr_a: 0.0,
             noise: 0.0,
             gamma: 0.0,
@@ -396,7 +400,16 @@ impl LiftedPlanner {
         self.backup_actions.copy_from_slice(&self.actions);
         self.gradients(s.gamma, s.state_grad);
         let free = &mut self.states[d..(t_len + 1) * d];
-        self.adam_s.step(free, &self.grad_states, s.lr_s);
+        match s.state_step {
+            StateStep::Adam => self.adam_s.step(free, &self.grad_states, s.lr_s),
+            StateStep::Gradient => {
+                // `grad_states` is of the loss averaged over state dims; the step is on the sum.
+                let eta = s.lr_s * d as f32;
+                for (x, g) in free.iter_mut().zip(&self.grad_states) {
+                    *x -= eta * g;
+                }
+            }
+        }
         self.adam_a
             .step(&mut self.actions, &self.grad_actions, s.lr_a);
         clamp_abs(&mut self.actions, s.action_bound);

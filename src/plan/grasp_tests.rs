@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::plan::testkit::{linear_problem, same_except_time, TanhModel};
-use crate::plan::{make_planner, GraspParams, LatcoParams, Status};
+use crate::plan::{make_planner, GraspParams, LatcoParams, StateStep, Status};
 
 fn grasp(p: GraspParams) -> PlannerParams {
     PlannerParams::Grasp(p)
@@ -377,4 +377,42 @@ fn the_action_bound_holds_for_every_planner() {
             assert!(s.actions.iter().all(|a| a.abs() <= 0.3), "{kind}");
         }
     }
+}
+
+#[test]
+fn a_half_gradient_state_step_is_an_exact_jacobi_sweep() {
+    // η_s = ½ on the summed loss moves every free s_{t+1} onto F(s̄_t, a_t) of the previous variables.
+    let model: Arc<dyn WorldModel> = Arc::new(TanhModel::new(3, 2));
+    let problem = ModelProblem {
+        start: vec![0.3, -0.2, 0.5],
+        goal: vec![-0.5, 0.4, 0.1],
+        horizon: 4,
+        goal_weights: Vec::new(),
+    };
+    let params = grasp(GraspParams {
+        state_step: StateStep::Gradient,
+        lr_states: 0.5,
+        noise_enabled: false,
+        sync_enabled: false,
+        ..Default::default()
+    });
+    let mut p = LiftedPlanner::new(&problem, model.clone(), params, 3).unwrap();
+    let (d, t_len) = (3, 4);
+    for _ in 0..3 {
+        let before = p.latest();
+        let pred = model.predict(&before.states[..t_len * d], &before.actions);
+        let after = p.step();
+        let inner = (t_len - 1) * d;
+        for (i, (s, f)) in after.states[d..d + inner].iter().zip(&pred).enumerate() {
+            assert!((s - f).abs() < 1e-5, "state {}: {s} vs F {f}", 1 + i / d);
+        }
+        assert_eq!(&after.states[t_len * d..], &problem.goal[..]);
+    }
+    // A step above 1 is refused.
+    let bad = grasp(GraspParams {
+        state_step: StateStep::Gradient,
+        lr_states: 1.5,
+        ..Default::default()
+    });
+    assert!(bad.validate().is_err());
 }

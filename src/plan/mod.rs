@@ -31,7 +31,7 @@ use crate::model::WorldModel;
 
 pub use parallel::Parallel;
 pub use params::{
-    CemParams, GdParams, GraspParams, LatcoParams, PlannerKind, PlannerParams, SyncMode,
+    CemParams, GdParams, GraspParams, LatcoParams, PlannerKind, PlannerParams, StateStep, SyncMode,
 };
 pub use warm::WarmStart;
 

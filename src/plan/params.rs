@@ -23,12 +23,38 @@ pub enum SyncMode {
     Cem,
 }
 
+/// How GRASP moves its virtual states each iteration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateStep {
+    /// Adam on the states with rate `lr_states` (the reference port [L]).
+    #[default]
+    Adam,
+    /// The paper's plain gradient step s ← s − η_s ∇_s L on the loss summed over state dims (Eq. 11), with
+    /// η_s = `lr_states` in (0, 1]. Without state gradients η_s = ½ sets every s_{t+1} to F(s̄_t, a_t): an exact
+    /// Jacobi sweep of the dynamics.
+    Gradient,
+}
+
+impl StateStep {
+    /// Command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            StateStep::Adam => "adam",
+            StateStep::Gradient => "gradient",
+        }
+    }
+}
+
 /// GRASP settings (spec §A). Defaults follow the author's reference port [L] with K_sync = 50.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GraspParams {
-    /// Adam learning rate of the virtual states. > 0, default 0.1.
+    /// Learning rate of the virtual states: Adam's rate (> 0, default 0.1), or η_s in (0, 1] of a plain
+    /// gradient step (`state_step = gradient`; ½ = exact Jacobi sweep).
     pub lr_states: f32,
+    /// How the virtual states move: Adam (default, [L]) or the paper's plain gradient step.
+    pub state_step: StateStep,
     /// Adam learning rate of the actions. > 0, default 0.01 ([L] code; its yaml uses 0.005).
     pub lr_actions: f32,
     /// Std σ of the Gaussian noise added to the virtual states after each Adam step (not scaled by the
@@ -90,6 +116,7 @@ impl Default for GraspParams {
     fn default() -> Self {
         GraspParams {
             lr_states: 0.1,
+            state_step: StateStep::Adam,
             lr_actions: 0.01,
             noise: 0.005,
             goal_weight: 1.0,
@@ -291,6 +318,14 @@ impl PlannerParams {
         match self {
             PlannerParams::Grasp(p) => {
                 pos("lr_states", p.lr_states)?;
+                if p.state_step == StateStep::Gradient && p.lr_states > 1.0 {
+                    return Err(PlanError::InvalidParam {
+                        name: "lr_states",
+                        value: p.lr_states.to_string(),
+                        expected:
+                            "in (0, 1] with the gradient state step (0.5 = exact Jacobi sweep)",
+                    });
+                }
                 pos("lr_actions", p.lr_actions)?;
                 nonneg("noise", p.noise)?;
                 nonneg("goal_weight", p.goal_weight)?;

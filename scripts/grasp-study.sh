@@ -57,5 +57,19 @@ variant jacobi-nogoal grasp $J --no-goal-shaping
 variant jacobi-nogoal-sync10x30 grasp $J --no-goal-shaping $S
 variant jacobi-decay-sync10x30 grasp $J --schedule-decay $S
 variant jacobi-nogoal-nonoise-sync10x30 grasp $J --no-goal-shaping --no-noise $S
+# Round 2, around the best of round 1 (no goal shaping, no noise, exact state step, sync 10 x 30).
+Q="$J --no-goal-shaping --no-noise"
+variant jnn-sync10x30-lra0.03 grasp $Q $S --lr-actions 0.03
+variant jnn-sync10x30-synclr0.1 grasp $Q $S --sync-lr 0.1
+variant jnn-sync5x30 grasp $Q --sync-every 5 --sync-steps 30
+variant jnn-sync20x30 grasp $Q --sync-every 20 --sync-steps 30
+variant jnn-sync10x60 grasp $Q --sync-every 10 --sync-steps 60
+variant jnn-nosync grasp $Q --no-sync
+variant jn-noise0.001-sync10x30 grasp $J --no-goal-shaping --noise 0.001 $S
+# Round 3: gradients through the state inputs, so goal information reaches the virtual states. (The exact
+# step with state gradients, `$J --state-grads`, diverges within 34 iterations on the calibration problem.)
+variant grad0.05-stategrad-sync10x30 grasp --state-step gradient --lr-states 0.05 --state-grads $S
+variant adam0.01-stategrad-sync10x30 grasp --lr-states 0.01 --state-grads $S
+variant stategrad-sync10x30 grasp --state-grads $S
 python3 scripts/grasp-study-table.py "$OUT/runs.jsonl" > "$OUT/table.md"
 cat "$OUT/table.md"

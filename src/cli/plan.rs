@@ -35,7 +35,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub env: String,
     /// Planner preset: grasp, grasp-nosync, grasp-sync100, grasp-nonoise, grasp-stategrad, grasp-cemsync,
-    /// grasp-nogoal, cem, gd, gd-adam, latco.
+    /// grasp-nogoal, grasp-jacobi, cem, gd, gd-adam, latco.
     #[arg(long, default_value = "grasp")]
     pub planner: String,
     /// Horizon H in world-model steps (each 5 env steps), ≥ 1.

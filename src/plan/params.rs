@@ -400,6 +400,9 @@ pub enum PlannerKind {
     GraspCemSync,
     /// GRASP without dense goal shaping (γ = 0).
     GraspNoGoal,
+    /// GRASP measured best on the learned Push-T model (docs/results.md, "GRASP's lifted phase"): exact
+    /// Jacobi state step, no goal shaping, no noise, sync every 10 × 30.
+    GraspJacobi,
     /// CEM.
     Cem,
     /// GD through the serial rollout (SGD, DINO-WM settings).
@@ -412,7 +415,7 @@ pub enum PlannerKind {
 
 impl PlannerKind {
     /// Every preset, in display order.
-    pub const ALL: [PlannerKind; 11] = [
+    pub const ALL: [PlannerKind; 12] = [
         PlannerKind::Grasp,
         PlannerKind::GraspNoSync,
         PlannerKind::GraspSync100,
@@ -420,6 +423,7 @@ impl PlannerKind {
         PlannerKind::GraspStateGrad,
         PlannerKind::GraspCemSync,
         PlannerKind::GraspNoGoal,
+        PlannerKind::GraspJacobi,
         PlannerKind::Cem,
         PlannerKind::Gd,
         PlannerKind::GdAdam,
@@ -446,6 +450,7 @@ impl PlannerKind {
             PlannerKind::GraspStateGrad => "grasp-stategrad",
             PlannerKind::GraspCemSync => "grasp-cemsync",
             PlannerKind::GraspNoGoal => "grasp-nogoal",
+            PlannerKind::GraspJacobi => "grasp-jacobi",
             PlannerKind::Cem => "cem",
             PlannerKind::Gd => "gd",
             PlannerKind::GdAdam => "gd-adam",
@@ -481,6 +486,15 @@ impl PlannerKind {
             }),
             PlannerKind::GraspNoGoal => PlannerParams::Grasp(GraspParams {
                 goal_shaping: false,
+                ..g
+            }),
+            PlannerKind::GraspJacobi => PlannerParams::Grasp(GraspParams {
+                state_step: StateStep::Gradient,
+                lr_states: 0.5,
+                goal_shaping: false,
+                noise_enabled: false,
+                sync_every: 10,
+                sync_steps: 30,
                 ..g
             }),
             PlannerKind::Cem => PlannerParams::Cem(CemParams::default()),

@@ -232,8 +232,11 @@ pub fn run_trial_in(
     let mut diverged = None;
     while !budget.exhausted(iters, time_s) {
         if let Some(max) = budget.max_seconds {
-            let left = std::time::Duration::from_secs_f64((max - time_s).max(0.0));
-            planner.set_deadline(Some(std::time::Instant::now() + left));
+            // A budget too large for a Duration or an Instant (e.g. 1e308 s) sets no deadline.
+            let deadline = std::time::Duration::try_from_secs_f64((max - time_s).max(0.0))
+                .ok()
+                .and_then(|left| std::time::Instant::now().checked_add(left));
+            planner.set_deadline(deadline);
         }
         let snap = planner.step();
         time_s = snap.planner_time_s;
@@ -375,7 +378,23 @@ mod tests {
             lr_states: -0.1,
             ..Default::default()
         });
-        assert!(run_trial(&problem, model, &bad, 1, Budget::iters(3), 1, |_| {}).is_err());
+        assert!(run_trial(
+            &problem,
+            model.clone(),
+            &bad,
+            1,
+            Budget::iters(3),
+            1,
+            |_| {}
+        )
+        .is_err());
+        // A seconds budget beyond any Duration or Instant runs on the iteration limit, without a deadline.
+        let huge = Budget {
+            max_iters: Some(4),
+            max_seconds: Some(1e308),
+        };
+        let r = run_trial_with(&problem, model, &params, 1, huge, opts, |_| {}).unwrap();
+        assert_eq!(r.iterations, 4);
     }
 
     #[test]

@@ -201,7 +201,7 @@ pub fn record_mpc(
         frames: d.frames,
         size: (width, height),
         elapsed: started.elapsed(),
-        plan_time: Duration::from_secs_f64(episode.planning_time_s),
+        plan_time: Duration::try_from_secs_f64(episode.planning_time_s).unwrap_or(Duration::MAX),
         render_time: d.render_time,
         push_time: d.push_time + t1.elapsed(),
         encode_time,

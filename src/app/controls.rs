@@ -5,7 +5,7 @@
 use bevy_egui::egui;
 
 use crate::env::EnvKind;
-use crate::plan::{PlannerKind, PlannerParams, SyncMode};
+use crate::plan::{PlannerKind, PlannerParams, StateStep, SyncMode};
 
 use super::commands::AppCommand;
 use super::lanes::Lanes;
@@ -260,7 +260,7 @@ pub fn params_ui(ui: &mut egui::Ui, params: &mut PlannerParams) -> bool {
                 egui::Slider::new(&mut p.lr_states, 1e-4..=1.0)
                     .logarithmic(true)
                     .text("lr_s"),
-                "Adam lr of the virtual states",
+                "lr of the virtual states: Adam's rate, or η_s of the gradient step (0.5 = exact Jacobi sweep)",
             );
             add(
                 ui,
@@ -281,6 +281,18 @@ pub fn params_ui(ui: &mut egui::Ui, params: &mut PlannerParams) -> bool {
                     .text("lr_sync"),
                 "Adam lr of a GD sync",
             );
+            ui.horizontal(|ui| {
+                ui.label("state step");
+                apply |= ui
+                    .radio_value(&mut p.state_step, StateStep::Adam, "Adam")
+                    .changed();
+                apply |= ui
+                    .radio_value(&mut p.state_step, StateStep::Gradient, "gradient")
+                    .on_hover_text(
+                        "the paper's plain step on the states; lr_s 0.5 puts each on F(s̄, a)",
+                    )
+                    .changed();
+            });
             ui.horizontal(|ui| {
                 ui.label("sync mode");
                 apply |= ui
@@ -407,6 +419,16 @@ mod tests {
             p.state_gradients,
             "unticking stop-grad turns state gradients on"
         );
+    }
+
+    #[test]
+    fn state_step_radio_selects_the_gradient_step() {
+        let mut h = grasp_panel();
+        h.run();
+        h.get_by_label("gradient").click();
+        h.run();
+        assert!(h.state().1);
+        assert_eq!(grasp(h.state()).state_step, StateStep::Gradient);
     }
 
     #[test]

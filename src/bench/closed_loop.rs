@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::protocol::{TrialBudget, TrialKey};
-use super::trial_log::TrialRecord;
+use super::trial_log::{TrialOutcome, TrialRecord};
 use super::BenchError;
 use crate::env::Problem;
 use crate::model::WorldModel;
@@ -119,29 +119,16 @@ pub fn run_trial(
     let settings = spec.settings(key.horizon, budget)?;
     let r = run_mpc(problem, model, params, seed, &settings, |_, _| {})
         .map_err(|e| BenchError::Trial(format!("trial '{key}': {e}")))?;
-    Ok(TrialRecord {
-        planner: key.planner.clone(),
-        horizon: key.horizon,
-        problem: key.problem,
-        problem_seed: seed,
+    let outcome = TrialOutcome {
         success: r.success,
-        time_to_success_s: if r.success { r.time_to_success_s } else { None },
+        time_to_success_s: r.time_to_success_s,
         planning_time_s: r.planning_time_s,
         iterations: r.iterations,
-        iters_per_s: if r.planning_time_s > 0.0 {
-            r.iterations as f64 / r.planning_time_s
-        } else {
-            0.0
-        },
-        final_distance: f64::from(r.final_distance),
-        model_terminal_error: f64::from(
-            r.plans.first().map_or(f32::NAN, |p| p.model_terminal_error),
-        ),
-        max_iters: budget.max_iters,
-        max_seconds: budget.max_seconds,
-        check_every,
+        final_distance: r.final_distance,
+        model_terminal_error: r.plans.first().map_or(f32::NAN, |p| p.model_terminal_error),
         diverged: r.diverged,
-    })
+    };
+    Ok(TrialRecord::new(key, seed, budget, check_every, outcome))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::protocol::{Contender, IterTable, TrialBudget, TrialKey, TUNING_SEED_BASE};
-use super::trial_log::TrialRecord;
+use super::trial_log::{TrialOutcome, TrialRecord};
 use super::BenchError;
 use crate::env::{EnvKind, Problem};
 use crate::model::WorldModel;
@@ -85,23 +85,16 @@ impl Executor {
             |_| {},
         )
         .map_err(|e| BenchError::Trial(format!("trial '{key}': {e}")))?;
-        Ok(TrialRecord {
-            planner: key.planner.clone(),
-            horizon: key.horizon,
-            problem: key.problem,
-            problem_seed: seed,
+        let outcome = TrialOutcome {
             success: r.success,
-            time_to_success_s: if r.success { r.time_to_success_s } else { None },
+            time_to_success_s: r.time_to_success_s,
             planning_time_s: r.planning_time_s,
             iterations: r.iterations,
-            iters_per_s: r.iters_per_s,
-            final_distance: f64::from(r.final_distance),
-            model_terminal_error: f64::from(r.model_terminal_error),
-            max_iters: budget.max_iters,
-            max_seconds: budget.max_seconds,
-            check_every: c.check_every,
+            final_distance: r.final_distance,
+            model_terminal_error: r.model_terminal_error,
             diverged: r.diverged,
-        })
+        };
+        Ok(TrialRecord::new(key, seed, budget, c.check_every, outcome))
     }
 
     /// Measures each contender's iterations per CPU second at each horizon on the calibration problem (runs of

@@ -70,7 +70,58 @@ pub const HEADER: [&str; 15] = [
     "diverged",
 ];
 
+/// What a finished trial measured, open-loop or closed-loop; [`TrialRecord::new`] adds where it ran.
+#[derive(Clone, Debug)]
+pub struct TrialOutcome {
+    /// The success rule held (open loop: the final plan; MPC: at any replanning point).
+    pub success: bool,
+    /// Planner time to the first success (dropped unless `success`).
+    pub time_to_success_s: Option<f64>,
+    /// Planner time over the trial.
+    pub planning_time_s: f64,
+    /// Iterations over the trial.
+    pub iterations: usize,
+    /// Env-unit distance of the final state to the goal.
+    pub final_distance: f32,
+    /// ‖rollout_T − g‖ under the model (MPC: the first plan's).
+    pub model_terminal_error: f32,
+    /// "diverged at …" if the planner diverged.
+    pub diverged: Option<String>,
+}
+
 impl TrialRecord {
+    /// The row of `outcome` for trial `key` on problem seed `seed` under `budget`.
+    pub fn new(
+        key: &TrialKey,
+        seed: u64,
+        budget: super::protocol::TrialBudget,
+        check_every: usize,
+        outcome: TrialOutcome,
+    ) -> TrialRecord {
+        let o = outcome;
+        TrialRecord {
+            planner: key.planner.clone(),
+            horizon: key.horizon,
+            problem: key.problem,
+            problem_seed: seed,
+            success: o.success,
+            time_to_success_s: if o.success { o.time_to_success_s } else { None },
+            planning_time_s: o.planning_time_s,
+            iterations: o.iterations,
+            iters_per_s: if o.planning_time_s > 0.0 {
+                o.iterations as f64 / o.planning_time_s
+            } else {
+                0.0
+            },
+            final_distance: f64::from(o.final_distance),
+            model_terminal_error: f64::from(o.model_terminal_error),
+            max_iters: budget.max_iters,
+            max_seconds: budget.max_seconds,
+            check_every,
+            diverged: o.diverged,
+        }
+    }
+
     /// The trial this row belongs to.
     pub fn key(&self) -> TrialKey {
         TrialKey {

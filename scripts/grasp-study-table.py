@@ -23,7 +23,10 @@ def main(path):
     print("|---|---|---|---|---|---|---|---|---|")
     for v in order:
         rs = rows[v]
-        med = lambda k: statistics.median(r[k] for r in rs if r.get(k) is not None)
+        def med(k):
+            vals = [r[k] for r in rs if r.get(k) is not None]
+            return statistics.median(vals) if vals else float("nan")
+
         print(f"| {v} | `{rs[0]['flags'] or 'defaults'}` | {len(rs)} | {rs[0]['iterations']} "
               f"| {med('model_terminal_error'):.3f} | {med('median_residual'):.3f} "
               f"| {med('final_distance'):.1f} | {sum(r['success'] for r in rs)}/{len(rs)} "

@@ -26,7 +26,8 @@ budget() { # name planner flags...
     probe=1000; [ "$planner" = cem ] && probe=20
     got=$($B plan --env "$env" --planner "$planner" --horizon "$h" --seed 2099511627776 --iters $probe \
       --check-every 0 --threads 1 --json "$@" |
-      python3 -c "import json,sys; d=json.load(sys.stdin); print(max(1, round($cpu * d['iterations'] / d['cpu_s'])))")
+      python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit('calibration diverged: ' + d['diverged']) if d['diverged'] else print(max(1, round($cpu * d['iterations'] / d['cpu_s'])))") || {
+      echo "grasp-study: calibrating '$name' failed (a diverging variant); drop it or change its flags" >&2; exit 1; }
     echo "$name $got" >> "$OUT/calib.txt"
   fi
   echo "$got"
@@ -37,10 +38,13 @@ variant() { # name planner flags...
   i=0
   while [ $i -lt "$n" ]; do
     seed=$((1000000000010 + i))
-    if ! grep -q "\"variant\":\"$name\",\"seed\":$seed," "$OUT/runs.jsonl"; then
+    if ! grep -qF "{\"variant\":\"$name\",\"seed\":$seed," "$OUT/runs.jsonl"; then
+      # A diverging trial still prints its JSON (with `diverged`) and exits 1: keep the row.
       line=$($B plan --env "$env" --planner "$planner" --horizon "$h" --seed $seed --iters "$it" \
-        --check-every 0 --threads 1 --json "$@")
-      printf '{"variant":"%s","seed":%s,"flags":"%s",%s\n' "$name" $seed "$*" "${line#\{}" >> "$OUT/runs.jsonl"
+        --check-every 0 --threads 1 --json "$@") || [ -n "$line" ] || exit 1
+      # One whole line per append (written to a temp file first), so an interrupt cannot leave half a row.
+      printf '{"variant":"%s","seed":%s,"flags":"%s",%s\n' "$name" $seed "$*" "${line#\{}" > "$OUT/.row"
+      cat "$OUT/.row" >> "$OUT/runs.jsonl"
     fi
     i=$((i + 1))
   done

@@ -16,6 +16,9 @@ run() { # env horizons
 }
 [ $# -gt 0 ] || set -- wall pointmaze pusht
 for e in "$@"; do
+  case $e in wall|pointmaze|pusht) ;; *) echo "mpc-study: unknown env '$e' (wall, pointmaze, pusht)" >&2; exit 2 ;; esac
+done
+for e in "$@"; do
   case $e in
     wall|pointmaze) run $e 100 ;;
     pusht) run pusht 50,80 ;;

@@ -142,7 +142,7 @@ impl Lane {
                 let n = if end {
                     states.len()
                 } else {
-                    p.step_at(iteration) + 1
+                    p.view.executed_at(p.step_at(iteration)) + 1
                 };
                 &states[..n.min(states.len())]
             }

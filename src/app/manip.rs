@@ -14,6 +14,7 @@ use super::commands::EguiFocus;
 use super::draw::Frame;
 use super::envdraw::{env_scene, unit};
 use super::lanes::Lanes;
+use super::timeline::TimelineRes;
 use super::view::LaneCamera;
 use super::worker::RunSpec;
 
@@ -166,6 +167,7 @@ pub fn manipulate(
     window: Single<&Window, With<PrimaryWindow>>,
     cameras: Query<(&Camera, &GlobalTransform, &LaneCamera)>,
     focus: Res<EguiFocus>,
+    timeline: Option<Res<TimelineRes>>,
     mut lanes: ResMut<Lanes>,
     mut state: ResMut<DragState>,
 ) {
@@ -195,7 +197,21 @@ pub fn manipulate(
             .preview
             .clone()
             .unwrap_or_else(|| info.problem.clone());
-        if let Some(h) = hit(&problem, p, unit(scene.bounds)) {
+        // In MPC mode the start handle stands at the real state of the plan shown: grab it there (and a
+        // dragged start restarts the episode from where it is dropped; the goal keeps the problem's start).
+        let now = timeline.and_then(|t| main.mpc_start_state(t.0.cursor));
+        let shown = match (&state.preview, now) {
+            (None, Some(now)) => Problem {
+                start: now.to_vec(),
+                ..info.problem.clone()
+            },
+            _ => problem.clone(),
+        };
+        let u = unit(scene.bounds);
+        if let Some(h) = hit(&shown, p, u).filter(|h| h.which == Which::Start) {
+            state.active = Some((h, p));
+            state.preview = Some(shown);
+        } else if let Some(h) = hit(&problem, p, u).filter(|h| h.which == Which::Goal) {
             state.active = Some((h, p));
             state.preview = Some(problem);
         }

@@ -10,7 +10,8 @@
 //! - `view`: cameras, fitting, pan/zoom; `draw`, `envdraw`, `overlay_build`, `overlay`, `ribbon`: the scene
 //!   and overlays (the ribbon is a custom WGSL shader, `shaders/ribbon.wgsl`); `simulate`: simulator
 //!   rollouts off the UI thread; `manip`: dragging start and goal;
-//! - `mpc`: closed-loop MPC mode (settings, where the episode stands, its status line);
+//! - `mpc`: closed-loop MPC mode (settings, where the episode stands, its status line); `mpc_files`: MPC runs
+//!   in save/open;
 //! - `ui`, `controls`, `plots`: the egui panels; `files`: save/open/export; `capture`: frame statistics
 //!   and the screenshot test hook; `recording`: in-app video recording (R, `--record`).
 //!

@@ -40,7 +40,11 @@ impl MpcProgress {
     pub fn start_state(&self, step: usize) -> Option<&[f32]> {
         self.view
             .executed_env_states
-            .get(step.min(self.view.executed_env_states.len().saturating_sub(1)))
+            .get(
+                self.view
+                    .executed_at(step)
+                    .min(self.view.executed_env_states.len().saturating_sub(1)),
+            )
             .map(|s| s.as_slice())
     }
 
@@ -57,7 +61,14 @@ impl MpcProgress {
     pub fn status_line(&self) -> String {
         format!(
             "MPC step {}, {}/{} executed · {}",
-            self.view.step,
+            // A finished episode reports the step after its last plan; show the last plan's.
+            if self.view.done {
+                self.view
+                    .step
+                    .min(self.view.plan_starts.len().saturating_sub(1))
+            } else {
+                self.view.step
+            },
             self.view.executed,
             self.view.deadline,
             self.verdict()
@@ -76,6 +87,7 @@ mod tests {
             view: ClosedLoopView {
                 step: n - 1,
                 plan_starts: starts,
+                plan_executed: (0..n).collect(),
                 executed_env_states: (0..n).map(|i| vec![i as f32]).collect(),
                 done,
                 success_step: success,
@@ -96,6 +108,26 @@ mod tests {
         assert_eq!(p.start_state(1), Some(&[1.0][..]));
         assert_eq!(p.start_state(9), Some(&[2.0][..]));
         assert_eq!(p.status_line(), "MPC step 2, 2/10 executed · running");
+    }
+
+    #[test]
+    fn plans_that_execute_several_steps_start_at_their_own_state() {
+        // Three plans executing 3 model steps each: one executed state per model step.
+        let mut p = progress(vec![0, 300, 330], None, false);
+        p.view.plan_executed = vec![0, 3, 6];
+        p.view.executed_env_states = (0..7).map(|i| vec![i as f32]).collect();
+        p.view.executed = 6;
+        assert_eq!(p.start_state(1), Some(&[3.0][..]));
+        assert_eq!(p.start_state(2), Some(&[6.0][..]));
+        assert_eq!(p.view.executed_at(5), 6);
+        // A finished episode names its last plan, not the one after it.
+        p.view.step = 3;
+        p.view.done = true;
+        assert!(
+            p.status_line().starts_with("MPC step 2, 6/10"),
+            "{}",
+            p.status_line()
+        );
     }
 
     #[test]

@@ -19,17 +19,19 @@ pub fn renumber_segments(run: &mut Run) -> Option<ClosedLoopView> {
     }
     let n = run.snapshots.len();
     let mut plan_starts = Vec::with_capacity(run.segments.len());
+    let plan_executed: Vec<usize> = run.segments.iter().map(|(_, seg)| seg.executed).collect();
     let mut offset = 0usize;
     for (k, (first, _)) in run.segments.iter().enumerate() {
         let end = run.segments.get(k + 1).map_or(n, |(i, _)| *i).min(n);
         let first = (*first).min(end);
         plan_starts.push(offset);
         let mut last = None;
+        // Saturating: a crafted file's iterations near usize::MAX must not overflow (they only renumber oddly).
         for s in &mut run.snapshots[first..end] {
             last = Some(s.iteration);
-            s.iteration += offset;
+            s.iteration = s.iteration.saturating_add(offset);
         }
-        offset += last.map_or(0, |l| l + 1);
+        offset = offset.saturating_add(last.map_or(0, |l| l.saturating_add(1)));
     }
     let (_, seg) = run.segments.last()?;
     let deadline = run.header.problem.horizon;
@@ -37,6 +39,7 @@ pub fn renumber_segments(run: &mut Run) -> Option<ClosedLoopView> {
         Some(r) => ClosedLoopView {
             step: r.plans.len(),
             plan_starts,
+            plan_executed,
             executed_env_states: r.executed_env_states.clone(),
             done: true,
             success_step: r.success_step,
@@ -48,6 +51,7 @@ pub fn renumber_segments(run: &mut Run) -> Option<ClosedLoopView> {
         None => ClosedLoopView {
             step: seg.step,
             plan_starts,
+            plan_executed,
             executed_env_states: seg.executed_env_states.clone(),
             done: false,
             success_step: None,
@@ -72,7 +76,7 @@ pub fn write_segments(
     let mut last: Option<Snapshot> = None;
     for (j, &start) in starts.iter().enumerate() {
         let end = starts.get(j + 1).copied().unwrap_or(usize::MAX);
-        let executed = (j * mpc.execute).min(view.deadline);
+        let executed = view.executed_at(j).min(view.deadline);
         let seg = MpcSegment {
             step: j,
             executed,
@@ -80,7 +84,7 @@ pub fn write_segments(
             executed_env_states: view
                 .executed_env_states
                 .iter()
-                .take(j + 1)
+                .take(executed + 1)
                 .cloned()
                 .collect(),
         };

@@ -256,7 +256,11 @@ fn rebuild(
             .filter(|r| r.session == info.id && r.error.is_none());
         let anim = view.execution.as_ref().filter(|e| e.lane == i);
         let preview = if i == 0 { drag.preview.as_ref() } else { None };
-        let executed = snap.map_or(&[][..], |s| lane.mpc_executed_until(s.iteration));
+        // A drag preview draws the bodies at the dragged start, not at the episode's real state.
+        let executed = match (preview, snap) {
+            (None, Some(s)) => lane.mpc_executed_until(s.iteration),
+            _ => &[][..],
+        };
         let key = DrawKey {
             session: info.id,
             iteration: snap.map(|s| s.iteration),

@@ -15,6 +15,7 @@ pub fn display_name(field: &str) -> &str {
         "goal_weight" => "γ",
         "sync_lr" => "lr_sync",
         "sync_mode" => "sync mode",
+        "state_step" => "state step",
         "sync_enabled" => "sync",
         "noise_enabled" => "noise",
         "state_gradients" => "state grads",

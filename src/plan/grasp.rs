@@ -6,7 +6,8 @@
 //!
 //! Iteration k: (1) resolve the settings in force (schedules, switches); (2) form dL/dF from the evaluation
 //! kept from the end of the previous iteration and backprop it through the recorded tape (action VJP; state VJP
-//! too when state gradients are on); (3) Adam step on states and actions, then noise on the states; (4) sync
+//! too when state gradients are on); (3) Adam step on the actions and Adam (or, with `state_step = gradient`, the
+//! paper's plain gradient step) on the states, then noise on the states; (4) sync
 //! if due, then reset the Adam moments; (5) evaluate at the new variables: one batched forward F(s̄_t,a_t),
 //! residuals and loss terms — so every snapshot's predictions, residuals and loss belong to the variables it
 //! shows. The update sequence is exactly the reference's; only where the evaluation sits in the loop differs.
@@ -531,6 +532,12 @@ impl Planner for LiftedPlanner {
             });
         }
         params.validate()?;
+        if let (PlannerParams::Grasp(old), PlannerParams::Grasp(new)) = (&self.params, &params) {
+            if old.state_step != new.state_step {
+                // Moments gathered under the other step point the wrong way.
+                self.adam_s.reset();
+            }
+        }
         self.params = params;
         Ok(())
     }

@@ -400,7 +400,12 @@ impl MpcEpisode {
         let ends = budget.exhausted(self.plan_iters, self.plan_time_s);
         if ends {
             let started = Instant::now();
-            self.execute_and_replan(&snap)?;
+            if let Err(e) = self.execute_and_replan(&snap) {
+                // The episode cannot go on: it ends here, and says why.
+                self.diverged = Some(format!("MPC step {step}: {e}"));
+                self.done = true;
+                return Err(e);
+            }
             self.overhead_s += started.elapsed().as_secs_f64();
         }
         Ok(MpcTick {

@@ -16,6 +16,9 @@ pub struct ClosedLoopView {
     pub step: usize,
     /// Episode iteration at which each plan so far started (index = MPC step).
     pub plan_starts: Vec<usize>,
+    /// Model steps executed before each plan so far (index = MPC step; its start state is
+    /// `executed_env_states[plan_executed[step]]`).
+    pub plan_executed: Vec<usize>,
     /// The simulator states executed so far (start first; the last is the current plan's s_0), env units.
     pub executed_env_states: Vec<Vec<f32>>,
     /// The episode has ended (success, deadline or divergence).
@@ -30,6 +33,14 @@ pub struct ClosedLoopView {
     pub result: Option<Box<MpcResult>>,
 }
 
+impl ClosedLoopView {
+    /// Model steps executed before plan `step` (the last known plan's for a later step).
+    pub fn executed_at(&self, step: usize) -> usize {
+        let i = step.min(self.plan_executed.len().saturating_sub(1));
+        self.plan_executed.get(i).copied().unwrap_or(step)
+    }
+}
+
 /// An [`MpcEpisode`] as a [`Planner`]: `step` runs one episode iteration; snapshots carry the episode's
 /// iteration count; after the episode ends, `step` returns the last snapshot again.
 pub struct ClosedLoopPlanner {
@@ -37,6 +48,7 @@ pub struct ClosedLoopPlanner {
     iteration: usize,
     time_s: f64,
     plan_starts: Vec<usize>,
+    plan_executed: Vec<usize>,
     deadline: usize,
     last: Arc<Snapshot>,
 }
@@ -50,6 +62,7 @@ impl ClosedLoopPlanner {
             iteration: 0,
             time_s: 0.0,
             plan_starts: vec![0],
+            plan_executed: vec![0],
             deadline,
             last,
         }
@@ -88,6 +101,7 @@ impl Planner for ClosedLoopPlanner {
                     self.time_s = snap.planner_time_s;
                     if !self.episode.done() {
                         self.plan_starts.push(self.iteration + 1);
+                        self.plan_executed.push(self.episode.executed());
                     }
                 }
                 self.iteration += 1;
@@ -144,6 +158,7 @@ impl Planner for ClosedLoopPlanner {
         Some(ClosedLoopView {
             step: self.episode.step_index(),
             plan_starts: self.plan_starts.clone(),
+            plan_executed: self.plan_executed.clone(),
             executed_env_states: self.episode.executed_env_states().to_vec(),
             done,
             success_step: r.success_step,

@@ -57,7 +57,7 @@ pub struct GraspParams {
     pub state_step: StateStep,
     /// Adam learning rate of the actions. > 0, default 0.01 ([L] code; its yaml uses 0.005).
     pub lr_actions: f32,
-    /// Std σ of the Gaussian noise added to the virtual states after each Adam step (not scaled by the
+    /// Std σ of the Gaussian noise added to the virtual states after each state step (not scaled by the
     /// learning rate; model-space units). ≥ 0, default 0.005 ([L] yaml).
     pub noise: f32,
     /// Weight γ of the dense goal term Σ_t mean_d (F(s̄_t,a_t) − g)². ≥ 0, default 1.0.

@@ -387,9 +387,8 @@ pub fn optimizer_commands(mut cmds: MessageReader<AppCommand>, mut lanes: ResMut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::commands::commands_plugin;
     use crate::app::testutil::toy_builder;
-    use crate::app::timeline::{timeline_plugin, PlayState, TimelineRes, TimelineSystems};
+    use crate::app::timeline::{PlayState, TimelineRes};
     use crate::env::EnvKind;
 
     /// The app's data path without a window: workers → lanes → history → timeline, driven by keys.
@@ -399,25 +398,7 @@ mod tests {
             horizon: 4,
             ..RunSpec::new(EnvKind::Wall, PlannerKind::Grasp, 1)
         };
-        let builder = toy_builder();
-        let lanes = Lanes {
-            lanes: vec![Lane::spawn(builder.clone(), spec, HistoryConfig::default())],
-            builder,
-            history: HistoryConfig::default(),
-            compare_planner: PlannerKind::Cem,
-        };
-        let mut app = App::new();
-        app.add_plugins(MinimalPlugins)
-            .init_resource::<ButtonInput<KeyCode>>()
-            .insert_resource(lanes);
-        commands_plugin(&mut app);
-        timeline_plugin(&mut app);
-        app.add_systems(
-            Update,
-            (pump_workers, optimizer_commands)
-                .chain()
-                .before(TimelineSystems),
-        );
+        let mut app = crate::app::testutil::headless_app(toy_builder(), spec);
         let t0 = std::time::Instant::now();
         while app.world().resource::<Lanes>().lanes[0].history.len() < 50 {
             assert!(t0.elapsed().as_secs() < 10, "no snapshots arrived");

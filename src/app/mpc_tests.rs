@@ -4,11 +4,8 @@
 
 use bevy::prelude::*;
 
-use crate::app::commands::commands_plugin;
-use crate::app::history::HistoryConfig;
-use crate::app::lanes::{optimizer_commands, pump_workers, Lane, Lanes};
-use crate::app::testutil::linear_wall_builder;
-use crate::app::timeline::{timeline_plugin, TimelineSystems};
+use crate::app::lanes::Lanes;
+use crate::app::testutil::{headless_app, linear_wall_builder};
 use crate::app::worker::RunSpec;
 use crate::env::EnvKind;
 use crate::plan::PlannerKind;
@@ -31,25 +28,7 @@ fn m_turns_on_a_closed_loop_episode_whose_executed_path_grows() {
         horizon: 3,
         ..RunSpec::new(EnvKind::Wall, PlannerKind::Grasp, 1)
     };
-    let builder = linear_wall_builder();
-    let lanes = Lanes {
-        lanes: vec![Lane::spawn(builder.clone(), spec, HistoryConfig::default())],
-        builder,
-        history: HistoryConfig::default(),
-        compare_planner: PlannerKind::Cem,
-    };
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .init_resource::<ButtonInput<KeyCode>>()
-        .insert_resource(lanes);
-    commands_plugin(&mut app);
-    timeline_plugin(&mut app);
-    app.add_systems(
-        Update,
-        (pump_workers, optimizer_commands)
-            .chain()
-            .before(TimelineSystems),
-    );
+    let mut app = headless_app(linear_wall_builder(), spec);
     app.update();
     assert!(app.world().resource::<Lanes>().lanes[0].spec.mpc.is_none());
     press(&mut app, KeyCode::KeyM);

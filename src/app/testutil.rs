@@ -171,3 +171,34 @@ pub fn linear_wall_builder() -> SessionBuilder {
         super::session::build_with_model(&spec, model)
     })
 }
+
+/// A windowless app with one lane running `spec` through `builder`: workers → lanes → history → timeline,
+/// driven by key presses (the data path the app's headless tests exercise).
+pub fn headless_app(builder: SessionBuilder, spec: RunSpec) -> bevy::prelude::App {
+    use bevy::prelude::*;
+
+    use super::commands::commands_plugin;
+    use super::history::HistoryConfig;
+    use super::lanes::{optimizer_commands, pump_workers, Lane, Lanes};
+    use super::timeline::{timeline_plugin, TimelineSystems};
+
+    let lanes = Lanes {
+        lanes: vec![Lane::spawn(builder.clone(), spec, HistoryConfig::default())],
+        builder,
+        history: HistoryConfig::default(),
+        compare_planner: PlannerKind::Cem,
+    };
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .init_resource::<ButtonInput<KeyCode>>()
+        .insert_resource(lanes);
+    commands_plugin(&mut app);
+    timeline_plugin(&mut app);
+    app.add_systems(
+        Update,
+        (pump_workers, optimizer_commands)
+            .chain()
+            .before(TimelineSystems),
+    );
+    app
+}

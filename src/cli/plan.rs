@@ -260,6 +260,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         success: result.success,
         final_distance: result.final_distance,
         model_terminal_error: result.model_terminal_error,
+        model_success: result.model_success,
         median_residual: result.last_snapshot.as_deref().map(median_residual),
         cpu_s,
         iterations: result.iterations,
@@ -316,6 +317,8 @@ struct PlanReport<'a> {
     success: bool,
     final_distance: f32,
     model_terminal_error: f32,
+    /// The model rollout's decoded terminal state meets the env's success rule.
+    model_success: bool,
     /// Median over steps of ‖F(s̄_t, a_t) − s_{t+1}‖ at the last iteration (0 for rollout planners).
     median_residual: Option<f32>,
     /// CPU seconds of the planning thread over the whole trial (planning, success checks, final rollout,

@@ -25,7 +25,8 @@ fn eq10(model: &dyn WorldModel, states: &[f32], actions: &[f32], goal: &[f32], g
     l
 }
 
-fn tanh_planner(params: GraspParams) -> LiftedPlanner {
+/// A 3-d tanh system with 2-d actions and a horizon-4 problem on it.
+fn tanh_problem() -> (Arc<dyn WorldModel>, ModelProblem) {
     let model: Arc<dyn WorldModel> = Arc::new(TanhModel::new(3, 2));
     let problem = ModelProblem {
         start: vec![0.3, -0.2, 0.5],
@@ -33,6 +34,11 @@ fn tanh_planner(params: GraspParams) -> LiftedPlanner {
         horizon: 4,
         goal_weights: Vec::new(),
     };
+    (model, problem)
+}
+
+fn tanh_planner(params: GraspParams) -> LiftedPlanner {
+    let (model, problem) = tanh_problem();
     let mut p = LiftedPlanner::new(&problem, model, grasp(params), 7).unwrap();
     for _ in 0..5 {
         p.step();
@@ -382,13 +388,7 @@ fn the_action_bound_holds_for_every_planner() {
 #[test]
 fn a_half_gradient_state_step_is_an_exact_jacobi_sweep() {
     // η_s = ½ on the summed loss moves every free s_{t+1} onto F(s̄_t, a_t) of the previous variables.
-    let model: Arc<dyn WorldModel> = Arc::new(TanhModel::new(3, 2));
-    let problem = ModelProblem {
-        start: vec![0.3, -0.2, 0.5],
-        goal: vec![-0.5, 0.4, 0.1],
-        horizon: 4,
-        goal_weights: Vec::new(),
-    };
+    let (model, problem) = tanh_problem();
     let params = grasp(GraspParams {
         state_step: StateStep::Gradient,
         lr_states: 0.5,

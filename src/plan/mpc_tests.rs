@@ -111,6 +111,8 @@ fn with_a_biased_simulator_open_loop_misses_and_mpc_reaches_the_goal() {
             open.model_terminal_error
         );
         assert!(!open.success, "{kind} open loop should miss: {open:?}");
+        // Success under the model, failure in the simulator: the model error the tables report apart.
+        assert!(open.model_success, "{kind}: {open:?}");
         let r = run_mpc(
             &problem,
             model.clone(),

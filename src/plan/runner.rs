@@ -144,6 +144,10 @@ pub struct TrialResult {
     pub final_distance: f32,
     /// ‖rollout_T(final actions) − g‖₂ in model space (goal-weighted: √Σ w_i (·)²).
     pub model_terminal_error: f32,
+    /// Success *under the model*: the decoded terminal state of the model rollout meets the env's success
+    /// rule (what the GRASP paper's metrics measure; `success` is the simulator's verdict).
+    #[serde(default)]
+    pub model_success: bool,
     /// Iterations run.
     pub iterations: usize,
     /// Planner compute time, seconds (checks excluded).
@@ -272,10 +276,14 @@ pub fn run_trial_in(
     }
     let fin = rollout_final(model.as_ref(), &mp.start, &model_actions, 1, mp.horizon);
     let model_terminal_error = super::serial::wsq_dist(&fin, &mp.goal, &mp.weights()).sqrt();
+    let model_success = problem
+        .env
+        .is_success(&model.decode_state(&fin), &problem.goal);
     Ok(TrialResult {
         success: exec.success,
         final_distance: exec.final_distance,
         model_terminal_error,
+        model_success,
         iterations: iters,
         planning_time_s: time_s,
         time_to_success_s: time_to_success,
@@ -336,6 +344,8 @@ mod tests {
             })
             .unwrap();
             assert!(r.success, "{kind}: {r:?}");
+            // The model is the simulator here, so the model agrees.
+            assert!(r.model_success, "{kind}: {r:?}");
             assert_eq!(seen, r.iterations);
             assert!(r.iterations < 1000, "{kind} should stop on success");
             assert!(r.time_to_success_s.is_some() && r.diverged.is_none());

@@ -369,7 +369,11 @@ pub fn file_commands(
                     ui.toast("no plan to export yet", true);
                     continue;
                 };
-                let e = plan_export(info, info.model.as_ref(), snap);
+                let mut e = plan_export(info, info.model.as_ref(), snap);
+                // MPC mode: the shown plan starts from the real state its replan observed.
+                if let Some(now) = main.mpc_start_state(snap.iteration) {
+                    e.start = now.to_vec();
+                }
                 match write_export(&path, &e) {
                     Ok(()) => ui.toast(
                         format!(

@@ -57,8 +57,8 @@ pub struct ViewState {
     pub sim: Option<SimThread>,
     /// Newest simulator result per lane.
     pub sim_results: [Option<SimResult>; MAX_LANES],
-    /// What was last requested per lane (session, iteration).
-    requested: [Option<(u64, usize)>; MAX_LANES],
+    /// What was last requested per lane (session, iteration, start state bits — MPC plans start elsewhere).
+    requested: [Option<(u64, usize, Vec<u32>)>; MAX_LANES],
     /// Flash intensity per lane.
     pub flash: [f32; MAX_LANES],
     /// Iteration shown last frame per lane (for detecting passed syncs).
@@ -76,7 +76,8 @@ struct DrawKey {
     session: u64,
     iteration: Option<usize>,
     toggles: OverlayToggles,
-    sim: Option<(u64, usize)>,
+    /// The simulator answer drawn: session, iteration and its start state's bits (MPC replans start elsewhere).
+    sim: Option<(u64, usize, Vec<u32>)>,
     anim_step: Option<usize>,
     preview: Option<Vec<u32>>,
     flash: u8,
@@ -132,14 +133,23 @@ fn simulate_and_flash(
         let (Some(info), Some(snap)) = (lane.info.as_ref(), lane.at(timeline.0.cursor)) else {
             continue;
         };
-        let key = (info.id, snap.iteration);
-        if view.requested[i] != Some(key) {
+        // MPC mode: the shown plan starts from the real state its replan observed (part of the key, so a
+        // rollout simulated before the lane learned of a replan is redone).
+        let mut problem = info.problem.clone();
+        if let Some(now) = lane.mpc_start_state(snap.iteration) {
+            problem.start = now.to_vec();
+        }
+        let key = (
+            info.id,
+            snap.iteration,
+            problem
+                .start
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<u32>>(),
+        );
+        if view.requested[i].as_ref() != Some(&key) {
             if let Some(sim) = view.sim.as_ref() {
-                // MPC mode: the shown plan starts from the real state its replan observed.
-                let mut problem = info.problem.clone();
-                if let Some(now) = lane.mpc_start_state(snap.iteration) {
-                    problem.start = now.to_vec();
-                }
                 sim.request(SimRequest {
                     lane: i,
                     session: info.id,
@@ -167,7 +177,7 @@ fn simulate_and_flash(
         } else {
             (view.flash[i] - dt / FLASH_FADE_S).max(0.0)
         };
-        view.last_shown[i] = Some(key);
+        view.last_shown[i] = Some((info.id, snap.iteration));
     }
 }
 
@@ -265,7 +275,14 @@ fn rebuild(
             session: info.id,
             iteration: snap.map(|s| s.iteration),
             toggles: overlays.0,
-            sim: sim.map(|r| (r.session, r.iteration)),
+            sim: sim.map(|r| {
+                let start = r.env_states.first().map_or(&[][..], Vec::as_slice);
+                (
+                    r.session,
+                    r.iteration,
+                    start.iter().map(|v| v.to_bits()).collect(),
+                )
+            }),
             anim_step: anim.map(Execution::step),
             preview: preview.map(|p| p.start.iter().chain(&p.goal).map(|v| v.to_bits()).collect()),
             flash: (view.flash[i] * 20.0) as u8,

@@ -153,7 +153,7 @@ pub fn plots_ui(ui: &mut egui::Ui, lanes: &Lanes, cursor: usize) -> Option<usize
                 });
                 // MPC mode: one point per replan, the executed plan's terminal distance.
                 if let Some(m) = &lane.mpc {
-                    let pts = replan_points(lane.history.rows(), &m.view.plan_starts);
+                    let pts = replan_points(lane.history.rows(), &m.view.plan_starts, m.view.done);
                     p.points(
                         Points::new(
                             format!("{} per replan", lane.spec.planner.name()),
@@ -177,19 +177,21 @@ pub fn plots_ui(ui: &mut egui::Ui, lanes: &Lanes, cursor: usize) -> Option<usize
     jump
 }
 
-/// MPC mode: for each plan that was executed (every plan start after the first), the terminal distance of
-/// that plan's last kept iteration before the replan, as (iteration, distance) points.
-pub fn replan_points(rows: &[LossRow], plan_starts: &[usize]) -> Vec<[f64; 2]> {
-    plan_starts
+/// MPC mode: for each plan that was executed (every plan start after the first, and the last plan once the
+/// episode is `done`), the terminal distance of that plan's last kept iteration, as (iteration, distance)
+/// points.
+pub fn replan_points(rows: &[LossRow], plan_starts: &[usize], done: bool) -> Vec<[f64; 2]> {
+    let ends = plan_starts
         .iter()
         .skip(1)
-        .filter_map(|&start| {
-            let n = rows.partition_point(|r| r.iteration < start);
-            let r = rows.get(n.checked_sub(1)?)?;
-            let v = r.loss.terminal;
-            v.is_finite().then_some([r.iteration as f64, f64::from(v)])
-        })
-        .collect()
+        .map(|&start| rows.partition_point(|r| r.iteration < start))
+        .chain(done.then_some(rows.len()));
+    ends.filter_map(|n| {
+        let r = rows.get(n.checked_sub(1)?)?;
+        let v = r.loss.terminal;
+        v.is_finite().then_some([r.iteration as f64, f64::from(v)])
+    })
+    .collect()
 }
 
 /// Sync iterations to mark (at most a few hundred, evenly chosen, so the plot stays readable).
@@ -234,8 +236,12 @@ mod tests {
                 planner_time_s: 0.0,
             })
             .collect();
-        let pts = replan_points(&rows, &[0, 40, 70]);
+        let pts = replan_points(&rows, &[0, 40, 70], false);
         assert_eq!(pts, vec![[39.0, 61.0], [69.0, 31.0]]);
-        assert!(replan_points(&rows, &[0]).is_empty());
+        assert!(replan_points(&rows, &[0], false).is_empty());
+        // A finished episode also marks its last plan, at the newest iteration.
+        let done = replan_points(&rows, &[0, 40, 70], true);
+        assert_eq!(done.last(), Some(&[99.0, 1.0]));
+        assert_eq!(done.len(), 3);
     }
 }

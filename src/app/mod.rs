@@ -153,21 +153,27 @@ pub fn display_problem() -> Option<String> {
 }
 
 /// Whether Xlib can open (and close again) the display in `DISPLAY`, with the user's X authority, as winit
-/// will. Without libX11 the question is left to winit (true).
+/// will. Without libX11 the question is left to winit (true). A server that was started a moment ago (e.g.
+/// by `xvfb-run`) can refuse its first clients, so a refusal is retried for up to 3 s before it counts.
 fn x_display_opens() -> bool {
     let Ok(xlib) = x11_dl::xlib::Xlib::open() else {
         return true;
     };
-    // SAFETY: XOpenDisplay with a null name reads DISPLAY; a non-null result is a valid connection that is
-    // closed right away and not used otherwise.
-    unsafe {
-        let dpy = (xlib.XOpenDisplay)(std::ptr::null());
-        if dpy.is_null() {
-            return false;
+    for attempt in 0..30 {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        (xlib.XCloseDisplay)(dpy);
+        // SAFETY: XOpenDisplay with a null name reads DISPLAY; a non-null result is a valid connection that
+        // is closed right away and not used otherwise.
+        unsafe {
+            let dpy = (xlib.XOpenDisplay)(std::ptr::null());
+            if !dpy.is_null() {
+                (xlib.XCloseDisplay)(dpy);
+                return true;
+            }
+        }
     }
-    true
+    false
 }
 
 /// Opens the window and runs until it is closed (or the test hook exits).

@@ -176,6 +176,9 @@ pub struct SnapshotMsg {
     pub session: u64,
     /// The snapshot.
     pub snapshot: Arc<Snapshot>,
+    /// Never dropped by a full queue (rerouted like iteration 0 and syncs): in MPC mode the last snapshot of
+    /// a plan and the first of the next, which the replan ticks, plots and saved segments are built from.
+    pub keep: bool,
 }
 
 /// Snapshots queued at most (≈ 1 s at 4k iterations/s; the UI drains every frame).
@@ -300,6 +303,8 @@ struct Live {
     planner: Box<dyn Planner>,
     /// The (MPC step, done) last reported, for closed-loop sessions.
     mpc_reported: Option<(usize, bool)>,
+    /// The next snapshot starts a new plan (keep it).
+    keep_next: bool,
 }
 
 struct Worker {
@@ -410,6 +415,7 @@ impl Worker {
             spec,
             planner: session.planner,
             mpc_reported: None,
+            keep_next: false,
         });
         self.report_mpc();
         self.set_running(run);
@@ -458,11 +464,16 @@ impl Worker {
             Status::Running => None,
         };
         let finished = snap.iteration + 1 >= live.spec.max_iterations;
-        let episode_over = self.report_mpc();
+        let (episode_over, replanned) = self.report_mpc();
         let finished = finished || episode_over;
+        let keep = match self.session.as_mut() {
+            Some(live) => std::mem::replace(&mut live.keep_next, replanned) || replanned,
+            None => replanned,
+        };
         self.send_snapshot(SnapshotMsg {
             session: id,
             snapshot: snap,
+            keep,
         });
         if let Some((iteration, reason)) = diverged {
             self.emit(WorkerEvent::Diverged {
@@ -478,19 +489,20 @@ impl Worker {
     }
 
     /// For a closed-loop session, sends [`WorkerEvent::Mpc`] when the MPC step (or `done`) changed since the
-    /// last report. Returns true when the episode is over (nothing more to iterate).
-    fn report_mpc(&mut self) -> bool {
+    /// last report. Returns (the episode is over, it changed: the last snapshot ended a plan).
+    fn report_mpc(&mut self) -> (bool, bool) {
         let Some(live) = self.session.as_mut() else {
-            return false;
+            return (false, false);
         };
         let Some(key) = live.planner.closed_loop_step() else {
-            return false;
+            return (false, false);
         };
         let done = key.1;
+        let changed = live.mpc_reported.is_some_and(|old| old != key);
         if live.mpc_reported != Some(key) {
             live.mpc_reported = Some(key);
             let Some(view) = live.planner.closed_loop() else {
-                return false;
+                return (false, changed);
             };
             let ev = WorkerEvent::Mpc(Box::new(MpcProgress {
                 session: live.id,
@@ -498,12 +510,12 @@ impl Worker {
             }));
             self.emit(ev);
         }
-        done
+        (done, changed)
     }
 
-    /// Latest wins: on a full queue, drop the oldest queued snapshot and retry; never wait. Iteration 0 and
-    /// sync snapshots are not dropped but rerouted through the (rare, unbounded) control channel, so the
-    /// timeline can always go back to the start and to every sync.
+    /// Latest wins: on a full queue, drop the oldest queued snapshot and retry; never wait. Iteration 0, sync
+    /// and `keep` snapshots are not dropped but rerouted through the (rare, unbounded) control channel, so the
+    /// timeline can always go back to the start, to every sync and to every replan.
     fn send_snapshot(&self, mut msg: SnapshotMsg) {
         for _ in 0..4 {
             match self.snapshots.try_send(msg) {
@@ -511,7 +523,10 @@ impl Worker {
                 Err(TrySendError::Full(m)) => {
                     msg = m;
                     if let Ok(old) = self.drain.try_recv() {
-                        if old.snapshot.iteration == 0 || old.snapshot.phase == Phase::Sync {
+                        if old.keep
+                            || old.snapshot.iteration == 0
+                            || old.snapshot.phase == Phase::Sync
+                        {
                             self.emit(WorkerEvent::Kept(old));
                         }
                     }

@@ -220,4 +220,11 @@ fn a_closed_loop_session_reports_each_mpc_step_and_finishes() {
     let snaps = w.drain_snapshots();
     let newest = snaps.iter().map(|s| s.snapshot.iteration).max().unwrap();
     assert_eq!(newest, 29);
+    // Each plan's last snapshot and the next plan's first are marked to survive a full queue.
+    let kept: Vec<usize> = snaps
+        .iter()
+        .filter(|m| m.keep)
+        .map(|m| m.snapshot.iteration)
+        .collect();
+    assert_eq!(kept, vec![19, 20, 24, 25, 29]);
 }

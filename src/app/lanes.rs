@@ -409,18 +409,7 @@ mod tests {
         assert_eq!(tl.play, PlayState::Following);
         assert!(tl.cursor + 1000 >= newest);
 
-        let press = |app: &mut App, key: KeyCode| {
-            let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
-            keys.release_all();
-            keys.clear();
-            keys.press(key);
-            app.update();
-            // Without InputPlugin nothing clears `just_pressed`: do it as the input system would.
-            let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
-            keys.release(key);
-            keys.clear();
-            app.update();
-        };
+        use crate::app::testutil::press;
         press(&mut app, KeyCode::Home);
         assert_eq!(app.world().resource::<TimelineRes>().0.cursor, 0);
         // Iteration 0 survives even though this toy outruns the snapshot queue (it is rerouted, not dropped).

@@ -5,22 +5,10 @@
 use bevy::prelude::*;
 
 use crate::app::lanes::Lanes;
-use crate::app::testutil::{headless_app, linear_wall_builder};
+use crate::app::testutil::{headless_app, linear_wall_builder, press};
 use crate::app::worker::RunSpec;
 use crate::env::EnvKind;
 use crate::plan::PlannerKind;
-
-fn press(app: &mut App, key: KeyCode) {
-    let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
-    keys.release_all();
-    keys.clear();
-    keys.press(key);
-    app.update();
-    let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
-    keys.release(key);
-    keys.clear();
-    app.update();
-}
 
 #[test]
 fn m_turns_on_a_closed_loop_episode_whose_executed_path_grows() {

@@ -260,8 +260,8 @@ mod tests {
     use crate::model::linear::LinearModel;
     use crate::plan::Phase;
 
-    #[test]
-    fn layers_carry_ghost_colours_and_valid_indices() {
+    /// A linear 2-d model and a Wall problem from (10, 10) to (50, 50), H = 6.
+    fn wall_case() -> (LinearModel, Problem) {
         let model = LinearModel::test_system(2, 2);
         let problem = Problem {
             env: EnvKind::Wall,
@@ -271,6 +271,12 @@ mod tests {
             seed: 0,
             reference_actions: None,
         };
+        (model, problem)
+    }
+
+    #[test]
+    fn layers_carry_ghost_colours_and_valid_indices() {
+        let (model, problem) = wall_case();
         let snap = snapshot(3, Phase::Sync, 6, 2);
         let d = LaneDraw {
             problem: &problem,
@@ -301,15 +307,7 @@ mod tests {
 
     #[test]
     fn executed_trajectory_is_drawn_solid_and_moves_the_start() {
-        let model = LinearModel::test_system(2, 2);
-        let problem = Problem {
-            env: EnvKind::Wall,
-            start: vec![10.0, 10.0],
-            goal: vec![50.0, 50.0],
-            horizon: 6,
-            seed: 0,
-            reference_actions: None,
-        };
+        let (model, problem) = wall_case();
         let snap = snapshot(3, Phase::Sync, 6, 2);
         let executed = vec![vec![10.0, 10.0], vec![14.0, 12.0], vec![18.0, 15.0]];
         let mut d = LaneDraw {

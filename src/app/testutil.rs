@@ -202,3 +202,18 @@ pub fn headless_app(builder: SessionBuilder, spec: RunSpec) -> bevy::prelude::Ap
     );
     app
 }
+
+/// Presses and releases `key` in a headless app (two updates). Without InputPlugin nothing clears
+/// `just_pressed`: this does it as the input system would.
+pub fn press(app: &mut bevy::prelude::App, key: bevy::prelude::KeyCode) {
+    use bevy::prelude::*;
+    let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
+    keys.release_all();
+    keys.clear();
+    keys.press(key);
+    app.update();
+    let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
+    keys.release(key);
+    keys.clear();
+    app.update();
+}

@@ -19,20 +19,23 @@ use super::{
 use crate::model::WorldModel;
 use crate::util::{rng_for, Rng};
 
+/// The sort key of sample `i`: its cost, NaN ranked last.
+fn elite_key(costs: &[f32], i: usize) -> f32 {
+    let c = costs[i];
+    if c.is_nan() {
+        f32::INFINITY
+    } else {
+        c
+    }
+}
+
 /// Fills `order` with 0..costs.len() sorted by ascending cost (NaN last, ties by index: deterministic). The
 /// full-sort reference for [`top_elites`].
 #[cfg(test)]
 pub(crate) fn elite_order(costs: &[f32], order: &mut Vec<usize>) {
     order.clear();
     order.extend(0..costs.len());
-    let key = |i: usize| {
-        let c = costs[i];
-        if c.is_nan() {
-            f32::INFINITY
-        } else {
-            c
-        }
-    };
+    let key = |i: usize| elite_key(costs, i);
     order.sort_unstable_by(|&a, &b| key(a).total_cmp(&key(b)).then(a.cmp(&b)));
 }
 
@@ -42,14 +45,7 @@ pub(crate) fn elite_order(costs: &[f32], order: &mut Vec<usize>) {
 pub(crate) fn top_elites(costs: &[f32], k: usize, order: &mut Vec<usize>) {
     order.clear();
     order.extend(0..costs.len());
-    let key = |i: usize| {
-        let c = costs[i];
-        if c.is_nan() {
-            f32::INFINITY
-        } else {
-            c
-        }
-    };
+    let key = |i: usize| elite_key(costs, i);
     let cmp = |a: &usize, b: &usize| key(*a).total_cmp(&key(*b)).then(a.cmp(b));
     let k = k.min(order.len());
     if k < order.len() {

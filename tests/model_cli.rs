@@ -153,3 +153,134 @@ fn an_unwritable_model_path_fails_before_training() {
     );
     assert!(!err.contains("data:"), "no data was generated first: {err}");
 }
+
+#[test]
+fn an_ensemble_trains_into_one_file_that_plans_and_loads_as_an_ensemble() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wall-ens.safetensors");
+    let train = |extra: &[&str]| {
+        bin()
+            .args([
+                "train",
+                "--env",
+                "wall",
+                "--samples",
+                "1000",
+                "--epochs",
+                "1",
+            ])
+            .args(["--hidden", "16", "--seed", "3"])
+            .args(extra)
+            .arg("--out")
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    let out = train(&["--ensemble", "3", "--bootstrap"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ensemble of 3 (bootstrap)"));
+    let ens = grasp_explorer::model::io::load_ensemble(&file).unwrap();
+    assert_eq!((ens.members().len(), ens.designated()), (3, 0));
+    let seeds: Vec<u64> = ens
+        .members()
+        .iter()
+        .map(|m| m.info().training.as_ref().unwrap().seed)
+        .collect();
+    assert_eq!(seeds, vec![3, 4, 5]);
+    // Members differ (seeds, resamples), so they disagree on a plan; planning uses member 0.
+    let d = ens.disagreement(&[30.0, 30.0], &[0.5; 50], 5);
+    assert!(d.spread[5] > 0.0, "{:?}", d.spread);
+    let plan = |extra: &[&str], model: &std::path::Path| {
+        bin()
+            .args([
+                "plan",
+                "--env",
+                "wall",
+                "--horizon",
+                "5",
+                "--iters",
+                "5",
+                "--json",
+            ])
+            .args(extra)
+            .arg("--model")
+            .arg(model)
+            .output()
+            .unwrap()
+    };
+    let out = plan(&["--trust-threshold", "0"], &file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["disagreement"].as_array().unwrap().len(), 6, "{j}");
+    assert!(j["divergence_step"].as_u64().unwrap() <= 5);
+    // Members disagree after step 0, so a zero threshold trusts no step.
+    assert_eq!(j["trust_horizon"], 0, "{j}");
+    let out = plan(&["--trust-threshold", "1e9"], &file);
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["trust_horizon"], 5, "{j}");
+    // A threshold needs an ensemble (the file is named, exit 1); a bad one is a usage error.
+    let single = dir.path().join("wall.safetensors");
+    let out = bin()
+        .args([
+            "train",
+            "--env",
+            "wall",
+            "--samples",
+            "1000",
+            "--epochs",
+            "1",
+            "--hidden",
+            "8",
+        ])
+        .arg("--out")
+        .arg(&single)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = plan(&["--trust-threshold", "1"], &single);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an ensemble"));
+    let out = plan(&[], &single);
+    assert!(out.status.success());
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        j.get("trust_horizon").is_none(),
+        "single models report no trust figures"
+    );
+    let out = plan(&["--trust-threshold", "-1"], &file);
+    assert_eq!(out.status.code(), Some(2));
+    // Same seed, same members (the files differ only in the recorded wall-clock seconds).
+    std::fs::remove_file(&file).unwrap();
+    assert!(train(&["--ensemble", "3", "--bootstrap"]).status.success());
+    let again = grasp_explorer::model::io::load_ensemble(&file).unwrap();
+    use grasp_explorer::model::WorldModel as _;
+    for (a, b) in again.members().iter().zip(ens.members()) {
+        assert_eq!(a.layers(), b.layers(), "training is deterministic by seed");
+        assert_eq!(
+            a.predict(&[0.1, 0.2], &[0.3; 10]),
+            b.predict(&[0.1, 0.2], &[0.3; 10])
+        );
+    }
+    // Nothing to disagree with, or a resample without an ensemble: usage errors naming the flag.
+    for bad in [
+        &["--ensemble", "1"][..],
+        &["--ensemble", "0"],
+        &["--bootstrap"],
+    ] {
+        let out = train(bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.trim().lines().count() == 1 && err.contains("--"),
+            "{err}"
+        );
+    }
+}

@@ -127,6 +127,7 @@ pub fn run_trial(
         final_distance: r.final_distance,
         model_terminal_error: r.plans.first().map_or(f32::NAN, |p| p.model_terminal_error),
         diverged: r.diverged,
+        model_success: r.plans.first().is_some_and(|p| p.model_success),
     };
     Ok(TrialRecord::new(key, seed, budget, check_every, outcome))
 }

@@ -93,6 +93,7 @@ impl Executor {
             final_distance: r.final_distance,
             model_terminal_error: r.model_terminal_error,
             diverged: r.diverged,
+            model_success: r.model_success,
         };
         Ok(TrialRecord::new(key, seed, budget, c.check_every, outcome))
     }

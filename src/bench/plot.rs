@@ -1,5 +1,6 @@
-//! PNG plots of a summary with plotters: success rate against horizon with 95% Wilson bars, and median
-//! time-to-success against horizon with inter-quartile bars. One line per planner.
+//! PNG plots of a summary with plotters: success rate against horizon with 95% Wilson bars, median
+//! time-to-success against horizon with inter-quartile bars (one line per planner), and per horizon the
+//! success rate over planning time with 95% Wald bands (the paper's Fig. 5).
 //!
 //! plotters draws into an RGB buffer (its bitmap backend) and the `png` crate encodes it, which avoids
 //! plotters' own encoder (an older `image`). Text uses the DejaVuSans.ttf shipped in `assets/fonts` and
@@ -10,6 +11,7 @@ use std::sync::OnceLock;
 
 use plotters::prelude::*;
 
+use super::curves::Curves;
 use super::summary::{CellSummary, Summary};
 use super::BenchError;
 
@@ -98,6 +100,102 @@ pub fn write_plots(s: &Summary, dir: &Path) -> Result<(), BenchError> {
     let title = format!("{}: time to success vs horizon{status}", s.env);
     let png = render(&title, "median time to success, s (IQR)", &hs, &tts, None)?;
     write_png(&dir.join("time_to_success.png"), &png)
+}
+
+/// Writes `success_over_time_H<h>.png` into `dir` for every horizon of `curves`: one step line per planner
+/// with its 95% Wald band shaded.
+pub fn write_curve_plots(
+    env: &str,
+    curves: &Curves,
+    complete: bool,
+    dir: &Path,
+) -> Result<(), BenchError> {
+    ensure_font()?;
+    let mut horizons: Vec<usize> = curves.curves.iter().map(|c| c.horizon).collect();
+    horizons.sort_unstable();
+    horizons.dedup();
+    let status = if complete { "" } else { " (INCOMPLETE)" };
+    for h in horizons {
+        let title = format!("{env}, H = {h}: success rate over planning time{status}");
+        let png = render_curves(&title, &curves.time_unit, curves, h)?;
+        write_png(&dir.join(format!("success_over_time_H{h}.png")), &png)?;
+    }
+    Ok(())
+}
+
+/// Renders the step curves of horizon `h` into an RGB buffer.
+fn render_curves(
+    title: &str,
+    unit: &str,
+    curves: &Curves,
+    h: usize,
+) -> Result<Vec<u8>, BenchError> {
+    let err = |e: String| BenchError::Internal(format!("plotting '{title}': {e}"));
+    let mut buf = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+    let cells: Vec<_> = curves.curves.iter().filter(|c| c.horizon == h).collect();
+    let t_max = cells
+        .iter()
+        .flat_map(|c| c.points.iter().map(|p| p.t))
+        .fold(0.0, f64::max);
+    let t_max = if t_max > 0.0 { t_max * 1.02 } else { 1.0 };
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(20)
+            .x_label_area_size(45)
+            .y_label_area_size(65)
+            .build_cartesian_2d(0.0..t_max, 0.0..100.0)
+            .map_err(|e| err(e.to_string()))?;
+        chart
+            .configure_mesh()
+            .x_desc(format!("planning time, {unit}"))
+            .y_desc("problems solved % (95% Wald band)")
+            .label_style(("sans-serif", 15))
+            .draw()
+            .map_err(|e| err(e.to_string()))?;
+        for (i, c) in cells.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            // A step function: hold each rate until the next success time.
+            let step = |f: &dyn Fn(&super::curves::CurvePoint) -> f64| {
+                let mut pts = Vec::new();
+                for (j, p) in c.points.iter().enumerate() {
+                    if j > 0 {
+                        pts.push((p.t, 100.0 * f(&c.points[j - 1])));
+                    }
+                    pts.push((p.t, 100.0 * f(p)));
+                }
+                pts
+            };
+            let (lo, hi) = (step(&|p| p.wald_low), step(&|p| p.wald_high));
+            let band: Vec<(f64, f64)> =
+                hi.iter().copied().chain(lo.iter().rev().copied()).collect();
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    band,
+                    color.mix(0.15).filled(),
+                )))
+                .map_err(|e| err(e.to_string()))?;
+            chart
+                .draw_series(LineSeries::new(step(&|p| p.rate), color.stroke_width(2)))
+                .map_err(|e| err(e.to_string()))?
+                .label(format!("{} ({} trials)", c.planner, c.trials))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .label_font(("sans-serif", 15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(|e| err(e.to_string()))?;
+        root.present().map_err(|e| err(e.to_string()))?;
+    }
+    Ok(buf)
 }
 
 /// Renders one chart into an RGB buffer.
@@ -232,7 +330,14 @@ mod tests {
         let s = summarize(&cfg, &recs, vec![]);
         let dir = tempfile::tempdir().unwrap();
         write_plots(&s, dir.path()).unwrap();
-        for name in ["success_rate.png", "time_to_success.png"] {
+        let curves = crate::bench::curves::success_over_time(&cfg, &recs);
+        write_curve_plots("pusht", &curves, true, dir.path()).unwrap();
+        for name in [
+            "success_rate.png",
+            "time_to_success.png",
+            "success_over_time_H10.png",
+            "success_over_time_H20.png",
+        ] {
             let bytes = std::fs::read(dir.path().join(name)).unwrap();
             let dec = png::Decoder::new(std::io::Cursor::new(bytes));
             let mut reader = dec.read_info().unwrap();

@@ -3,7 +3,8 @@
 //! the directories of several shards into one.
 //!
 //! Layout of a run directory: `run.json` (the manifest: config, shard, machine, command), `trials.csv` (one
-//! row per finished trial), `summary.json`, `summary.md`, `success_rate.png`, `time_to_success.png`.
+//! row per finished trial), `summary.json`, `summary.md`, `success_rate.png`, `time_to_success.png`,
+//! `success_over_time.csv` and `success_over_time_H<h>.png`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -148,7 +149,8 @@ fn check_record(config: &BenchConfig, shard: Shard, rec: &TrialRecord) -> Result
     Ok(())
 }
 
-/// Reads and checks a directory's rows; `notices` collects warnings (e.g. a dropped torn line).
+/// Reads and checks a directory's rows; `notices` collects warnings (e.g. a dropped torn line). The flag
+/// says the file must be rewritten before appending (a torn line was dropped, or it has the legacy header).
 fn load_rows(
     dir: &Path,
     m: &Manifest,
@@ -171,7 +173,7 @@ fn load_rows(
             )));
         }
     }
-    let torn = loaded.torn_tail.is_some();
+    let rewrite = loaded.torn_tail.is_some() || loaded.legacy;
     if let Some(tail) = loaded.torn_tail {
         notices.push(format!(
             "{}: ignoring an incomplete last line from an interrupted write ({} bytes); that trial will run again",
@@ -179,7 +181,7 @@ fn load_rows(
             tail.len()
         ));
     }
-    Ok((loaded.records, torn))
+    Ok((loaded.records, rewrite))
 }
 
 impl Session {
@@ -239,7 +241,7 @@ impl Session {
                 manifest.shard
             )));
         }
-        let (done, torn) = load_rows(dir, &old, notices)?;
+        let (done, rewrite) = load_rows(dir, &old, notices)?;
         let mut merged = old.clone();
         for m in &manifest.machine {
             if !merged.machine.contains(m) {
@@ -252,7 +254,7 @@ impl Session {
         let ends_with_newline = std::fs::read(&trials_path)
             .map(|b| b.ends_with(b"\n"))
             .unwrap_or(false);
-        let log = if torn || !ends_with_newline {
+        let log = if rewrite || !ends_with_newline {
             TrialLog::rewrite(&trials_path, &done)?
         } else {
             TrialLog::open_existing(&trials_path)?
@@ -309,19 +311,28 @@ impl Session {
             &self.done,
             self.manifest.machine.clone(),
         );
-        write_reports(&self.dir, &s, plots)?;
+        write_reports(&self.dir, &s, &self.done, plots)?;
         Ok(s)
     }
 }
 
-/// Writes summary.json and summary.md (and the PNG plots when `plots`) into `dir`.
-pub fn write_reports(dir: &Path, s: &Summary, plots: bool) -> Result<(), BenchError> {
+/// Writes summary.json and summary.md (and, when `plots`, the PNG plots and the success-over-time curves of
+/// `records`, CSV and PNG) into `dir`.
+pub fn write_reports(
+    dir: &Path,
+    s: &Summary,
+    records: &[TrialRecord],
+    plots: bool,
+) -> Result<(), BenchError> {
     write_json(&dir.join("summary.json"), s)?;
     let md_path = dir.join("summary.md");
     crate::util::write_atomic(&md_path, to_markdown(s).as_bytes())
         .map_err(|e| BenchError::io(&md_path, e))?;
     if plots {
         write_plots(s, dir)?;
+        let curves = super::curves::success_over_time(&s.config, records);
+        super::curves::write_csv(&curves, dir)?;
+        super::plot::write_curve_plots(&s.env, &curves, s.complete, dir)?;
     }
     Ok(())
 }
@@ -395,7 +406,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, notices: &mut Notices) -> Result<Summ
     write_json(&out.join(MANIFEST), &manifest)?;
     TrialLog::rewrite(&out.join(TRIALS), &records)?;
     let s = summarize(&config, &records, machine);
-    write_reports(out, &s, true)?;
+    write_reports(out, &s, &records, true)?;
     Ok(s)
 }
 

@@ -66,6 +66,7 @@ fn fake(
             max_seconds: b.max_seconds,
             check_every: c.check_every,
             diverged: None,
+            model_success: Some(h < 8),
         })
     }
 }
@@ -109,6 +110,7 @@ fn resume_after_interruption_equals_an_uninterrupted_run() {
         std::fs::read_to_string(b.join("summary.json")).unwrap()
     );
     assert!(b.join("success_rate.png").exists() && b.join("time_to_success.png").exists());
+    assert!(b.join("success_over_time.csv").exists());
 }
 
 #[test]
@@ -157,4 +159,37 @@ fn a_row_from_another_run_is_corruption() {
     std::fs::write(d.join(TRIALS), text.replace("\ngd,5,0,", "\nlatco,5,0,")).unwrap();
     let err = run_all(&d, manifest(2, Shard::ALL), true, None).unwrap_err();
     assert!(matches!(err, BenchError::Corrupt { line: 3, .. }), "{err}");
+}
+
+#[test]
+fn resuming_a_legacy_log_rewrites_it_in_the_current_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("old");
+    assert!(run_all(&dir, manifest(5, Shard::ALL), false, Some(6)).is_err());
+    // Turn the log into one written before `model_success` existed: drop the last column everywhere.
+    let text = std::fs::read_to_string(dir.join(TRIALS)).unwrap();
+    let legacy: String = text
+        .lines()
+        .map(|l| format!("{}\n", l.rsplit_once(',').unwrap().0))
+        .collect();
+    assert!(
+        legacy.starts_with("planner,") && legacy.lines().next().unwrap().ends_with(",diverged")
+    );
+    std::fs::write(dir.join(TRIALS), legacy).unwrap();
+    let s = run_all(&dir, manifest(5, Shard::ALL), true, None).unwrap();
+    assert!(s.complete);
+    let loaded = crate::bench::trial_log::read_log(&dir.join(TRIALS)).unwrap();
+    assert!(!loaded.legacy, "the resumed log has the current header");
+    let recorded = loaded
+        .records
+        .iter()
+        .filter(|r| r.model_success.is_some())
+        .count();
+    assert_eq!(
+        (loaded.records.len(), recorded),
+        (20, 14),
+        "6 legacy rows, 14 new"
+    );
+    // The rate is over the trials that recorded it.
+    assert!(s.cells.iter().all(|c| c.model_success_rate.is_some()));
 }

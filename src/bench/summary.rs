@@ -25,6 +25,16 @@ pub struct CellSummary {
     pub expected: usize,
     /// Successful trials.
     pub successes: usize,
+    /// Trials whose final plan reached the goal under the world model (decoded model rollout judged by the
+    /// env's success rule; MPC: the first plan), over the trials that recorded it.
+    #[serde(default)]
+    pub model_successes: usize,
+    /// model_successes / trials that recorded it (null if none did, e.g. logs from before it existed).
+    #[serde(default)]
+    pub model_success_rate: Option<f64>,
+    /// Trials that succeeded under the model and failed in the simulator (the model was exploited or drifted).
+    #[serde(default)]
+    pub exploited: usize,
     /// successes / problems (null if no trials).
     pub success_rate: Option<f64>,
     /// Wilson 95% interval, low end.
@@ -115,6 +125,12 @@ pub fn summarize(config: &BenchConfig, records: &[TrialRecord], machine: Vec<Str
 fn cell(config: &BenchConfig, planner: &str, horizon: usize, rs: &[&TrialRecord]) -> CellSummary {
     let n = rs.len();
     let successes = rs.iter().filter(|r| r.success).count();
+    let recorded: Vec<(bool, bool)> = rs
+        .iter()
+        .filter_map(|r| r.model_success.map(|m| (r.success, m)))
+        .collect();
+    let model_successes = recorded.iter().filter(|(_, m)| *m).count();
+    let exploited = recorded.iter().filter(|(sim, m)| *m && !*sim).count();
     let tts: Vec<f64> = rs.iter().filter_map(|r| r.time_to_success_s).collect();
     let its: Vec<f64> = rs
         .iter()
@@ -141,6 +157,10 @@ fn cell(config: &BenchConfig, planner: &str, horizon: usize, rs: &[&TrialRecord]
         expected: config.problems,
         successes,
         success_rate: (n > 0).then(|| successes as f64 / n as f64),
+        model_successes,
+        model_success_rate: (!recorded.is_empty())
+            .then(|| model_successes as f64 / recorded.len() as f64),
+        exploited,
         ci_low: wil.map(|i| i.low),
         ci_high: wil.map(|i| i.high),
         wald_low: wal.map(|i| i.low),
@@ -247,12 +267,40 @@ pub fn to_markdown(s: &Summary) -> String {
         }
         md += "\n";
     }
+    if s.cells.iter().any(|c| c.model_success_rate.is_some()) {
+        md += "\n## Success under the world model %\n\n";
+        md += "The env's success rule on the decoded terminal state of the final plan's model rollout (MPC: \
+               the first plan's), in brackets the trials that succeed under the model and fail in the \
+               simulator (exploited or drifted).\n\n| H |";
+        for c in &cfg.contenders {
+            md += &format!(" {} |", c.label);
+        }
+        md += "\n|---|";
+        md += &"---|".repeat(cfg.contenders.len());
+        md += "\n";
+        for &h in &cfg.horizons {
+            md += &format!("| {h} |");
+            for c in &cfg.contenders {
+                match s
+                    .cells
+                    .iter()
+                    .find(|x| x.planner == c.label && x.horizon == h)
+                {
+                    Some(cell) => {
+                        md += &format!(" {} ({}) |", pct(cell.model_success_rate), cell.exploited)
+                    }
+                    None => md += " — |",
+                }
+            }
+            md += "\n";
+        }
+    }
     md += "\n## Details\n\n| planner | H | trials | successes | success % | 95% Wilson | 95% Wald | \
            median TTS s | TTS IQR s | median TTS CPU s | median iters to success | median final dist (env units) | median model ‖s_T − g‖ (model space) | \
-           iters/s | median planner s | diverged |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+           success under the model % | exploited | iters/s | median planner s | diverged |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for c in &s.cells {
         md += &format!(
-            "| {} | {} | {}/{} | {} | {} | [{}, {}] | [{}, {}] | {} | [{}, {}] | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {}/{} | {} | {} | [{}, {}] | [{}, {}] | {} | [{}, {}] | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             c.planner,
             c.horizon,
             c.problems,
@@ -270,6 +318,8 @@ pub fn to_markdown(s: &Summary) -> String {
             num(c.median_iterations_to_success, 0),
             num(c.median_final_distance, 2),
             num(c.median_model_terminal_error, 2),
+            pct(c.model_success_rate),
+            c.exploited,
             num(c.iters_per_s, 1),
             num(c.median_planning_time_s, 3),
             c.diverged
@@ -368,6 +418,12 @@ pub(crate) mod tests {
             "{md}"
         );
         assert!(md.contains("INCOMPLETE"));
+        // record(): success under the model on successes and on problem 1 → 3/4, one exploited.
+        assert_eq!(
+            (g.model_successes, g.model_success_rate, g.exploited),
+            (3, Some(0.75), 1)
+        );
+        assert!(md.contains("| 10 | 75.0 (1) | — (0) |"), "{md}");
         assert_eq!(g.median_iterations_to_success, Some(40.0));
         assert_eq!(g.median_time_to_success_cpu_s, None);
         // Calibrated iterations: 40 iterations stand for 2 CPU s, so each success took 40 × 0.05 s.

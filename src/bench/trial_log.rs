@@ -49,10 +49,14 @@ pub struct TrialRecord {
     pub check_every: usize,
     /// Why the optimizer diverged (empty if it did not).
     pub diverged: Option<String>,
+    /// The env's success rule held on the decoded terminal state of the final plan's model rollout (MPC:
+    /// the first plan's): success *under the model*. Empty in logs written before it was recorded.
+    #[serde(default)]
+    pub model_success: Option<bool>,
 }
 
-/// Column names, in order; a log whose header differs is rejected.
-pub const HEADER: [&str; 15] = [
+/// Column names, in order; a log whose header is neither this nor [`LEGACY_COLUMNS`] is rejected.
+pub const HEADER: [&str; 16] = [
     "planner",
     "horizon",
     "problem",
@@ -68,7 +72,12 @@ pub const HEADER: [&str; 15] = [
     "max_seconds",
     "check_every",
     "diverged",
+    "model_success",
 ];
+
+/// Columns of logs written before `model_success` existed (its first 15 columns); still read, and
+/// rewritten in the current format when a run is resumed.
+pub const LEGACY_COLUMNS: usize = 15;
 
 /// What a finished trial measured, open-loop or closed-loop; [`TrialRecord::new`] adds where it ran.
 #[derive(Clone, Debug)]
@@ -87,6 +96,8 @@ pub struct TrialOutcome {
     pub model_terminal_error: f32,
     /// "diverged at …" if the planner diverged.
     pub diverged: Option<String>,
+    /// Success under the model (open loop: the final plan; MPC: the first plan).
+    pub model_success: bool,
 }
 
 impl TrialRecord {
@@ -119,6 +130,7 @@ impl TrialRecord {
             max_seconds: budget.max_seconds,
             check_every,
             diverged: o.diverged,
+            model_success: Some(o.model_success),
         }
     }
 
@@ -165,6 +177,11 @@ fn row_bytes(rec: &TrialRecord) -> Result<Vec<u8>, BenchError> {
 /// The log's header line (with newline).
 pub fn header_line() -> String {
     format!("{}\n", HEADER.join(","))
+}
+
+/// The header line of a legacy log (with newline).
+fn legacy_header_line() -> String {
+    format!("{}\n", HEADER[..LEGACY_COLUMNS].join(","))
 }
 
 /// An open log, appending one flushed row per trial.
@@ -227,6 +244,8 @@ pub struct LoadedLog {
     pub records: Vec<TrialRecord>,
     /// The text of a torn last line (no newline, does not parse) that was ignored, if any.
     pub torn_tail: Option<String>,
+    /// The log has the legacy header (no `model_success` column); appending needs a rewrite first.
+    pub legacy: bool,
 }
 
 /// Reads and checks a log (LF or CRLF line ends, e.g. after a Windows editor). Never modifies the file.
@@ -237,7 +256,13 @@ pub fn read_log(path: &Path) -> Result<LoadedLog, BenchError> {
         line,
         msg,
     };
-    let header = header_line();
+    let (current, legacy_header) = (header_line(), legacy_header_line());
+    let legacy = bytes.starts_with(legacy_header.as_bytes());
+    let (header, columns) = if legacy {
+        (legacy_header, &HEADER[..LEGACY_COLUMNS])
+    } else {
+        (current, &HEADER[..])
+    };
     if !bytes.starts_with(header.as_bytes()) {
         let first = String::from_utf8_lossy(bytes.split(|b| *b == b'\n').next().unwrap_or(&[]))
             .into_owned();
@@ -251,18 +276,22 @@ pub fn read_log(path: &Path) -> Result<LoadedLog, BenchError> {
         Some(nl) if nl + 1 < bytes.len() => (&bytes[..=nl], Some(&bytes[nl + 1..])),
         _ => (&bytes[..], None),
     };
-    let mut records = parse_rows(body, 0).map_err(|(line, msg)| corrupt(line, msg))?;
+    let mut records = parse_rows(body, columns).map_err(|(line, msg)| corrupt(line, msg))?;
     let mut torn_tail = None;
     if let Some(tail) = tail {
         let mut with_header = header.clone().into_bytes();
         with_header.extend_from_slice(tail);
         with_header.push(b'\n');
-        match parse_rows(&with_header, 0) {
+        match parse_rows(&with_header, columns) {
             Ok(mut rows) if rows.len() == 1 => records.append(&mut rows),
             _ => torn_tail = Some(String::from_utf8_lossy(tail).into_owned()),
         }
     }
-    Ok(LoadedLog { records, torn_tail })
+    Ok(LoadedLog {
+        records,
+        torn_tail,
+        legacy,
+    })
 }
 
 /// `bytes` with every CRLF turned into LF (a lone CR is kept).
@@ -279,23 +308,23 @@ fn lf_only(bytes: Vec<u8>) -> Vec<u8> {
     out
 }
 
-/// Parses header + rows; errors carry the 1-based file line.
-fn parse_rows(bytes: &[u8], line_offset: usize) -> Result<Vec<TrialRecord>, (usize, String)> {
+/// Parses header + rows with the given columns; errors carry the 1-based file line.
+fn parse_rows(bytes: &[u8], columns: &[&str]) -> Result<Vec<TrialRecord>, (usize, String)> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(bytes);
     let mut out = Vec::new();
     for (i, row) in rdr.records().enumerate() {
-        let line = line_offset + i + 2;
+        let line = i + 2;
         let row = row.map_err(|e| (line, e.to_string()))?;
-        if row.len() != HEADER.len() {
+        if row.len() != columns.len() {
             return Err((
                 line,
-                format!("{} fields, expected {}", row.len(), HEADER.len()),
+                format!("{} fields, expected {}", row.len(), columns.len()),
             ));
         }
         let rec: TrialRecord = row
-            .deserialize(Some(&csv::StringRecord::from(HEADER.to_vec())))
+            .deserialize(Some(&csv::StringRecord::from(columns.to_vec())))
             .map_err(|e| (line, e.to_string()))?;
         rec.check().map_err(|m| (line, m))?;
         out.push(rec);
@@ -325,7 +354,37 @@ pub(crate) mod tests {
             max_seconds: None,
             check_every: 5,
             diverged: (problem == 2).then(|| "loss is NaN, at \"iteration\" 3".to_string()),
+            model_success: Some(ok || problem == 1),
         }
+    }
+
+    #[test]
+    fn a_legacy_log_without_model_success_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("trials.csv");
+        let rec = record("grasp", 10, 1, false);
+        let row = String::from_utf8(row_bytes(&rec).unwrap()).unwrap();
+        // The legacy row is today's row without its last field.
+        let legacy_row = format!("{}\n", row.trim_end().rsplit_once(',').unwrap().0);
+        std::fs::write(&p, format!("{}{legacy_row}", legacy_header_line())).unwrap();
+        let loaded = read_log(&p).unwrap();
+        assert!(loaded.legacy);
+        let expected = TrialRecord {
+            model_success: None,
+            ..rec.clone()
+        };
+        assert_eq!(loaded.records, vec![expected]);
+        // Mixing the formats is corruption, not a silent guess.
+        std::fs::write(&p, format!("{}{row}", legacy_header_line())).unwrap();
+        assert!(matches!(
+            read_log(&p),
+            Err(BenchError::Corrupt { line: 2, .. })
+        ));
+        std::fs::write(&p, format!("{}{legacy_row}", header_line())).unwrap();
+        assert!(matches!(
+            read_log(&p),
+            Err(BenchError::Corrupt { line: 2, .. })
+        ));
     }
 
     #[test]

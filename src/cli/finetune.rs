@@ -36,6 +36,11 @@ pub struct FinetuneArgs {
     /// Planner that proposes the actions: gd (Adam, lr 0.3, as the reference), grasp, cem or any preset.
     #[arg(long, default_value = "gd")]
     pub planner: String,
+    /// Start the planner from the settings `tune` chose for it (e.g. assets/tuned/wall.json), so the online
+    /// data comes from the planner the benchmarks run; without it GD uses the reference's Adam lr 0.3 and other
+    /// planners their presets.
+    #[arg(long)]
+    pub tuned: Option<PathBuf>,
     /// Planner iterations per problem.
     #[arg(long, default_value_t = 100)]
     pub iters: usize,
@@ -78,12 +83,19 @@ pub struct FinetuneArgs {
     pub seed: u64,
 }
 
-/// The planner settings for `--planner`: GD uses Adam with lr 0.3 (the reference's choice); other presets
-/// their defaults.
-fn planner_params(name: &str) -> anyhow::Result<PlannerParams> {
+/// The planner settings for `--planner`: the `--tuned` file's entry when given; else GD uses Adam with lr 0.3
+/// (the reference's choice) and other presets their defaults.
+fn planner_params(
+    env: EnvKind,
+    name: &str,
+    tuned: Option<&PathBuf>,
+) -> anyhow::Result<PlannerParams> {
     let kind: PlannerKind = name
         .parse()
         .map_err(|e: String| usage(format!("--planner: {e}")))?;
+    if tuned.is_some() {
+        return Ok(super::plan::base_params(env, kind, tuned)?.0);
+    }
     Ok(match kind {
         PlannerKind::Gd => PlannerParams::Gd(GdParams {
             adam: true,
@@ -135,7 +147,7 @@ fn config(args: &FinetuneArgs) -> anyhow::Result<FinetuneConfig> {
         .map_err(|e: String| usage(format!("--goals: {e}")))?;
     let (adv_state, adv_action) = parse_adversarial(&args.adversarial)?;
     Ok(FinetuneConfig {
-        planner: planner_params(&args.planner)?,
+        planner: planner_params(args.env, &args.planner, args.tuned.as_ref())?,
         plan_iters: args.iters,
         horizon: args.horizon,
         goals,

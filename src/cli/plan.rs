@@ -25,6 +25,8 @@ use super::usage;
 mod closed_loop;
 #[path = "plan_overrides.rs"]
 mod overrides;
+#[path = "plan_trust.rs"]
+mod plan_trust;
 use overrides::count;
 pub use overrides::{apply_overrides, Overrides};
 
@@ -80,6 +82,10 @@ pub struct PlanArgs {
     /// cores.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// With an ensemble model file: the disagreement (env units) up to which a plan step is trusted; the
+    /// report then gives the trust horizon beside the members' disagreement and the simulator's divergence.
+    #[arg(long, allow_hyphen_values = true)]
+    pub trust_threshold: Option<f32>,
     #[command(flatten)]
     pub overrides: Overrides,
     #[command(flatten)]
@@ -90,7 +96,7 @@ pub struct PlanArgs {
 const DEFAULT_CHECK_EVERY: usize = 10;
 
 /// The planner settings and check interval to start from: the preset's, or the tuned file's entry for `kind`.
-fn base_params(
+pub(super) fn base_params(
     env: EnvKind,
     kind: PlannerKind,
     tuned: Option<&PathBuf>,
@@ -152,6 +158,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         .model
         .clone()
         .unwrap_or_else(|| default_model_path(env));
+    let ensemble = plan_trust::ensemble_for(&model_path, args.trust_threshold)?;
     if let Some(mpc) = &mpc {
         let save_run = match &args.save_run {
             Some(path) => {
@@ -252,6 +259,15 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.out {
         write_plan(path, &problem, model.as_ref(), kind, &result)?;
     }
+    let trust = match &ensemble {
+        Some(e) => Some(plan_trust::report(
+            &problem,
+            e,
+            &result.model_actions,
+            args.trust_threshold,
+        )?),
+        None => None,
+    };
     let report = PlanReport {
         env: env.name(),
         planner: kind.name(),
@@ -273,11 +289,15 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         check_time_s: result.check_time_s,
         model: model_path.display().to_string(),
         params: &params,
+        trust: trust.as_ref(),
     };
     if args.json {
         outln!("{}", serde_json::to_string(&report)?);
     } else {
         print_text(env, kind, horizon, args.seed, &result);
+        if let Some(t) = &trust {
+            outln!("{}", plan_trust::describe(t, horizon));
+        }
     }
     if let Some(msg) = result.diverged {
         anyhow::bail!("{msg} (plan stopped; the last finite plan was judged)");
@@ -334,6 +354,9 @@ struct PlanReport<'a> {
     check_time_s: f64,
     model: String,
     params: &'a PlannerParams,
+    /// With an ensemble model: disagreement per step, trust horizon, divergence step (flattened in).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    trust: Option<&'a grasp_explorer::plan::trust::TrustReport>,
 }
 
 /// The `--out` file: the final plan in env units (states decoded from model space).

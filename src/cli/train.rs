@@ -1,7 +1,7 @@
 //! `grasp-explorer train`: generate simulator data, train a world model with a progress bar, report held-out
 //! accuracy (one-step and open-loop rollouts at 1, 10, 40 model steps) and save it as safetensors. Options
 //! add the multi-step rollout loss (`--rollout-steps`), adversarial input perturbation (`--adversarial`) and
-//! fine-tuning from an existing model (`--init-model`).
+//! fine-tuning from an existing model (`--init-model`); `--ensemble N` trains N members into one file.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -12,10 +12,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use grasp_explorer::env::EnvKind;
 use grasp_explorer::model::codec::Codec;
 use grasp_explorer::model::data::{self, DataConfig, Episode, Source};
+use grasp_explorer::model::ensemble::Ensemble;
 use grasp_explorer::model::eval::evaluate;
 use grasp_explorer::model::info::{Activation, TrainingSummary};
-use grasp_explorer::model::io::{default_model_path, load_env_model, save_model};
-use grasp_explorer::model::train::{fit_from, ModelData, TrainConfig, TrainEvent};
+use grasp_explorer::model::io::{default_model_path, load_env_model, save_ensemble, save_model};
+use grasp_explorer::model::train::{fit_from, EpochStats, ModelData, TrainConfig, TrainEvent};
+use grasp_explorer::model::MlpModel;
 use grasp_explorer::model::WorldModel;
 
 use super::usage;
@@ -70,6 +72,13 @@ pub struct TrainArgs {
     /// Start from this model's weights and normalization (fine-tune; --hidden and --activation are ignored).
     #[arg(long)]
     pub init_model: Option<PathBuf>,
+    /// Train an ensemble of N members (`--ensemble` alone: 5) into one file (format version 2): the same
+    /// data and normalization, member m seeded --seed + m; member 0 is the one planners use. N ≥ 2.
+    #[arg(long, num_args = 0..=1, default_missing_value = "5")]
+    pub ensemble: Option<usize>,
+    /// With --ensemble: train each member on a bootstrap resample of the training episodes.
+    #[arg(long)]
+    pub bootstrap: bool,
 }
 
 /// Parses `--adversarial λs,λa` (two finite values ≥ 0).
@@ -120,6 +129,79 @@ fn model_data(codec: &Codec, env: EnvKind, episodes: &[Episode]) -> ModelData {
     ModelData::from_episodes(codec, env, episodes)
 }
 
+/// Episodes drawn with replacement from `eps` (as many as there are), seeded.
+fn bootstrap(eps: &[Episode], seed: u64) -> Vec<Episode> {
+    use rand::Rng as _;
+    let mut rng = grasp_explorer::util::rng_for(seed, "bootstrap");
+    (0..eps.len())
+        .map(|_| eps[rng.random_range(0..eps.len())].clone())
+        .collect()
+}
+
+/// Trains one model (one ensemble member) with a progress bar labelled `label`.
+#[allow(clippy::too_many_arguments)]
+fn train_member(
+    args: &TrainArgs,
+    codec: &Codec,
+    init: Option<&MlpModel>,
+    train_data: &ModelData,
+    val_data: &ModelData,
+    label: &str,
+    t0: Instant,
+    cfg: TrainConfig,
+) -> anyhow::Result<(MlpModel, EpochStats, EpochStats)> {
+    let epochs = cfg.epochs;
+    let n_starts = train_data
+        .starts(codec.state_dim(), args.rollout_steps)
+        .len();
+    let steps = n_starts.div_ceil(args.batch) * epochs;
+    let pb = bar(steps as u64, label);
+    let hidden_bar = pb.is_hidden();
+    let mut ema: Option<f64> = None;
+    let mut best_val = f64::INFINITY;
+    let fitted = fit_from(
+        codec,
+        init,
+        train_data,
+        val_data,
+        &cfg,
+        &mut |ev| match ev {
+            TrainEvent::Batch { epoch, loss } => {
+                let e = ema.map_or(loss, |m| 0.98 * m + 0.02 * loss);
+                ema = Some(e);
+                pb.inc(1);
+                if pb.position() == 1 || pb.position().is_multiple_of(20) {
+                    let val = if best_val.is_finite() {
+                        format!("{best_val:.2e}")
+                    } else {
+                        "-".into()
+                    };
+                    pb.set_message(format!(
+                        "epoch {}/{epochs} loss {e:.2e} best val {val}",
+                        epoch + 1
+                    ));
+                }
+            }
+            TrainEvent::Epoch(st) => {
+                best_val = best_val.min(st.val_loss);
+                if hidden_bar {
+                    eprintln!(
+                        "{label} epoch {:>3}/{epochs}: train {:.3e}  val {:.3e}{}  ({:.0} s)",
+                        st.epoch,
+                        st.train_loss,
+                        st.val_loss,
+                        if st.best { " *" } else { "" },
+                        t0.elapsed().as_secs_f64()
+                    );
+                }
+            }
+        },
+    );
+    let out = fitted.context("training failed")?;
+    pb.finish();
+    Ok(out)
+}
+
 /// Runs `train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let env = args.env;
@@ -167,6 +249,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         )));
     }
     let (adv_state, adv_action) = parse_adversarial(&args.adversarial)?;
+    let members = match args.ensemble {
+        None if args.bootstrap => {
+            return Err(usage("--bootstrap needs --ensemble N (N ≥ 2)"));
+        }
+        None => 1,
+        Some(n) if (2..=grasp_explorer::model::io::MAX_MEMBERS).contains(&n) => n,
+        Some(n) => {
+            return Err(usage(format!(
+                "--ensemble must be in 2..={} (members need others to disagree with), got {n}",
+                grasp_explorer::model::io::MAX_MEMBERS
+            )))
+        }
+    };
     let init = match &args.init_model {
         Some(p) => Some(load_env_model(env, Some(p))?),
         None => None,
@@ -212,67 +307,55 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     let train_data = model_data(&codec, env, train_eps);
     let val_data = model_data(&codec, env, val_eps);
-    let cfg = TrainConfig {
-        hidden,
-        activation: args.activation,
-        epochs,
-        batch: args.batch,
-        lr: args.lr,
-        seed: args.seed,
-        rollout_steps: args.rollout_steps,
-        adv_state,
-        adv_action,
-        ..TrainConfig::default()
-    };
-    let n_starts = train_data
-        .starts(codec.state_dim(), args.rollout_steps)
-        .len();
-    let steps = n_starts.div_ceil(args.batch) * epochs;
-    let pb = bar(steps as u64, "train");
-    let hidden_bar = pb.is_hidden();
-    let mut ema: Option<f64> = None;
-    let mut best_val = f64::INFINITY;
-    let fitted = fit_from(
-        &codec,
-        init.as_ref(),
-        &train_data,
-        &val_data,
-        &cfg,
-        &mut |ev| match ev {
-            TrainEvent::Batch { epoch, loss } => {
-                let e = ema.map_or(loss, |m| 0.98 * m + 0.02 * loss);
-                ema = Some(e);
-                pb.inc(1);
-                if pb.position() == 1 || pb.position().is_multiple_of(20) {
-                    let val = if best_val.is_finite() {
-                        format!("{best_val:.2e}")
-                    } else {
-                        "-".into()
-                    };
-                    pb.set_message(format!(
-                        "epoch {}/{epochs} loss {e:.2e} best val {val}",
-                        epoch + 1
-                    ));
-                }
-            }
-            TrainEvent::Epoch(st) => {
-                best_val = best_val.min(st.val_loss);
-                if hidden_bar {
-                    eprintln!(
-                        "epoch {:>3}/{epochs}: train {:.3e}  val {:.3e}{}  ({:.0} s)",
-                        st.epoch,
-                        st.train_loss,
-                        st.val_loss,
-                        if st.best { " *" } else { "" },
-                        t0.elapsed().as_secs_f64()
-                    );
-                }
-            }
-        },
-    );
-    let (mut model, last, best) = fitted.context("training failed")?;
-    pb.finish();
+    let mut trained = Vec::with_capacity(members);
+    for m in 0..members {
+        let seed = args.seed + m as u64;
+        let boot;
+        let data = if args.bootstrap {
+            boot = model_data(&codec, env, &bootstrap(train_eps, seed));
+            &boot
+        } else {
+            &train_data
+        };
+        let label = if members > 1 {
+            format!("train {}/{members}", m + 1)
+        } else {
+            "train".to_string()
+        };
+        trained.push(train_member(
+            &args,
+            &codec,
+            init.as_ref(),
+            data,
+            &val_data,
+            &label,
+            t0,
+            TrainConfig {
+                hidden: hidden.clone(),
+                activation: args.activation,
+                epochs,
+                batch: args.batch,
+                lr: args.lr,
+                seed,
+                rollout_steps: args.rollout_steps,
+                adv_state,
+                adv_action,
+                ..TrainConfig::default()
+            },
+        )?);
+    }
     let seconds = t0.elapsed().as_secs_f64();
+    let member_val: Vec<f64> = trained.iter().map(|(_, _, b)| b.val_loss).collect();
+    let mut models = Vec::with_capacity(members);
+    let mut first = None;
+    for (model, last, best) in trained {
+        if first.is_none() {
+            first = Some((last, best));
+        }
+        models.push(model);
+    }
+    let (last, best) = first.context("training produced no model")?;
+    let mut model = models.swap_remove(0);
 
     let mut reports = vec![evaluate(&model, val_eps, None)];
     if env == EnvKind::Pusht {
@@ -297,8 +380,34 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     for r in &reports {
         summary.eval.extend(r.figures());
     }
-    model.info_mut().training = Some(summary);
-    save_model(&model, &out)?;
+    model.info_mut().training = Some(summary.clone());
+    if members > 1 {
+        // Members 1.. carry their own losses; the held-out figures are member 0's (the designated one).
+        let mut all = vec![model];
+        for (i, mut m) in models.into_iter().enumerate() {
+            let mut s = summary.clone();
+            s.seed = args.seed + i as u64 + 1;
+            s.val_loss = member_val[i + 1];
+            s.eval.clear();
+            m.info_mut().training = Some(s);
+            all.push(m);
+        }
+        let ens = Ensemble::new(all, 0, args.bootstrap).map_err(anyhow::Error::msg)?;
+        save_ensemble(&ens, &out)?;
+        outln!(
+            "trained a {env} ensemble of {members}{}: val loss per member {}, {:.0} s total",
+            if args.bootstrap { " (bootstrap)" } else { "" },
+            member_val
+                .iter()
+                .map(|v| format!("{v:.3e}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            seconds
+        );
+        model = ens.into_designated();
+    } else {
+        save_model(&model, &out)?;
+    }
     outln!(
         "trained {env} world model: {} params, best epoch {}/{epochs}, val loss {:.3e}, {:.0} s total",
         model.num_params(),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
+use super::ensemble::{Ensemble, EnsembleInfo, ENSEMBLE_FORMAT_VERSION};
 use super::fast::{Dense, MlpModel};
 use super::info::{ModelInfo, FORMAT_NAME, FORMAT_VERSION};
 use crate::env::EnvKind;
@@ -51,6 +52,12 @@ pub enum ModelError {
         got: String,
         /// The command that trains a compatible one.
         train: String,
+    },
+    /// A single-model file where an ensemble was needed.
+    #[error("{} holds one world model, not an ensemble: train one with `grasp-explorer train --env <env> --ensemble 5`", .path.display())]
+    NotEnsemble {
+        /// The file.
+        path: PathBuf,
     },
     /// A valid model for another env.
     #[error("{} is a world model for {got}, not {expected}", .path.display())]
@@ -154,6 +161,10 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<MlpModel, ModelError> {
         return Err(invalid(format!("metadata 'format' is not '{FORMAT_NAME}'")));
     }
     let version = meta.get("format_version").cloned().unwrap_or_default();
+    if version == ENSEMBLE_FORMAT_VERSION.to_string() {
+        // An ensemble file: planners use its designated member.
+        return Ok(decode_ensemble_parts(meta, &tensors, path)?.into_designated());
+    }
     if version != FORMAT_VERSION.to_string() {
         return Err(ModelError::Version {
             path: path.to_path_buf(),
@@ -170,6 +181,28 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<MlpModel, ModelError> {
         .ok_or_else(|| invalid("metadata has no 'model_info'".into()))?;
     let info: ModelInfo =
         serde_json::from_str(json).map_err(|e| invalid(format!("bad 'model_info' JSON ({e})")))?;
+    let model = member_from(info, &tensors, "", path)?;
+    if tensors.len() != 2 * model.layers().len() {
+        return Err(invalid(format!(
+            "file has {} tensors, metadata describes {}",
+            tensors.len(),
+            2 * model.layers().len()
+        )));
+    }
+    Ok(model)
+}
+
+/// One model from its metadata and the tensors named `{prefix}layers.{i}.…`, fully checked.
+fn member_from(
+    info: ModelInfo,
+    tensors: &SafeTensors<'_>,
+    prefix: &str,
+    path: &Path,
+) -> Result<MlpModel, ModelError> {
+    let invalid = |reason: String| ModelError::Invalid {
+        path: path.to_path_buf(),
+        reason,
+    };
     if info.format_version != FORMAT_VERSION {
         return Err(ModelError::Version {
             path: path.to_path_buf(),
@@ -180,9 +213,14 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<MlpModel, ModelError> {
     super::checks::check_info(&info).map_err(invalid)?;
     let mut layers = Vec::with_capacity(info.layers.len());
     for (i, &[out_dim, in_dim]) in info.layers.iter().enumerate() {
-        let weight = read_f32(&tensors, &format!("layers.{i}.weight"), &[out_dim, in_dim])
-            .map_err(invalid)?;
-        let bias = read_f32(&tensors, &format!("layers.{i}.bias"), &[out_dim]).map_err(invalid)?;
+        let weight = read_f32(
+            tensors,
+            &format!("{prefix}layers.{i}.weight"),
+            &[out_dim, in_dim],
+        )
+        .map_err(invalid)?;
+        let bias =
+            read_f32(tensors, &format!("{prefix}layers.{i}.bias"), &[out_dim]).map_err(invalid)?;
         layers.push(Dense {
             in_dim,
             out_dim,
@@ -190,16 +228,98 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<MlpModel, ModelError> {
             bias,
         });
     }
-    if tensors.len() != 2 * layers.len() {
-        return Err(invalid(format!(
-            "file has {} tensors, metadata describes {}",
-            tensors.len(),
-            2 * layers.len()
-        )));
-    }
     let model = MlpModel::new(info, layers).map_err(invalid)?;
     super::checks::check_model(&model).map_err(invalid)?;
     Ok(model)
+}
+
+/// Most members an ensemble file may hold.
+pub const MAX_MEMBERS: usize = 64;
+
+/// The members of a version-2 file (metadata `ensemble`, tensors `members.{m}.layers.{i}.…`).
+fn decode_ensemble_parts(
+    meta: &HashMap<String, String>,
+    tensors: &SafeTensors<'_>,
+    path: &Path,
+) -> Result<Ensemble, ModelError> {
+    let invalid = |reason: String| ModelError::Invalid {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let json = meta
+        .get("ensemble")
+        .ok_or_else(|| invalid("version-2 metadata has no 'ensemble'".into()))?;
+    let e: EnsembleInfo =
+        serde_json::from_str(json).map_err(|e| invalid(format!("bad 'ensemble' JSON ({e})")))?;
+    if e.member_info.len() != e.members || e.members > MAX_MEMBERS {
+        return Err(invalid(format!(
+            "'ensemble' lists {} members and {} member infos (at most {MAX_MEMBERS})",
+            e.members,
+            e.member_info.len()
+        )));
+    }
+    let described: usize = e.member_info.iter().map(|i| 2 * i.layers.len()).sum();
+    let mut members = Vec::with_capacity(e.members);
+    for (m, info) in e.member_info.into_iter().enumerate() {
+        members.push(member_from(info, tensors, &format!("members.{m}."), path)?);
+    }
+    if tensors.len() != described {
+        return Err(invalid(format!(
+            "file has {} tensors, metadata describes {described}",
+            tensors.len()
+        )));
+    }
+    Ensemble::new(members, e.designated, e.bootstrap).map_err(invalid)
+}
+
+/// Parses an ensemble file's bytes; a single-model file is an error saying how to train an ensemble.
+pub fn decode_ensemble(bytes: &[u8], path: &Path) -> Result<Ensemble, ModelError> {
+    let invalid = |reason: String| ModelError::Invalid {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let (_, header) =
+        SafeTensors::read_metadata(bytes).map_err(|e| invalid(format!("not safetensors ({e})")))?;
+    let tensors =
+        SafeTensors::deserialize(bytes).map_err(|e| invalid(format!("not safetensors ({e})")))?;
+    let meta = header
+        .metadata()
+        .as_ref()
+        .ok_or_else(|| invalid("no metadata".into()))?;
+    if meta.get("format").map(String::as_str) != Some(FORMAT_NAME) {
+        return Err(invalid(format!("metadata 'format' is not '{FORMAT_NAME}'")));
+    }
+    match meta.get("format_version").map(String::as_str) {
+        Some(v) if v == ENSEMBLE_FORMAT_VERSION.to_string() => {
+            decode_ensemble_parts(meta, &tensors, path)
+        }
+        Some(v) if v == FORMAT_VERSION.to_string() => Err(ModelError::NotEnsemble {
+            path: path.to_path_buf(),
+        }),
+        other => Err(ModelError::Version {
+            path: path.to_path_buf(),
+            got: other.unwrap_or("(none)").to_string(),
+            train: train_command(env_from_file_name(path), path),
+        }),
+    }
+}
+
+/// Loads an ensemble file (checks as [`load_model`], for every member).
+pub fn load_ensemble(path: &Path) -> Result<Ensemble, ModelError> {
+    let bytes = read_capped(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => ModelError::Missing {
+            path: path.to_path_buf(),
+            train: format!(
+                "{} --ensemble 5",
+                train_command(env_from_file_name(path), path)
+            ),
+        },
+        _ => ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+    })?;
+    decode_ensemble(&bytes, path)
 }
 
 fn read_f32(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
@@ -221,6 +341,29 @@ fn read_f32(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32
         .collect())
 }
 
+/// A model's tensors, named `{prefix}layers.{i}.weight` / `.bias`.
+fn layer_tensors(model: &MlpModel, prefix: &str) -> Vec<(String, Vec<usize>, Vec<u8>)> {
+    model
+        .layers()
+        .iter()
+        .enumerate()
+        .flat_map(|(i, l)| {
+            [
+                (
+                    format!("{prefix}layers.{i}.weight"),
+                    vec![l.out_dim, l.in_dim],
+                    to_le(&l.weight),
+                ),
+                (
+                    format!("{prefix}layers.{i}.bias"),
+                    vec![l.out_dim],
+                    to_le(&l.bias),
+                ),
+            ]
+        })
+        .collect()
+}
+
 /// Serializes a model to safetensors bytes.
 pub fn encode(model: &MlpModel) -> Result<Vec<u8>, String> {
     let info_json = serde_json::to_string(model.info()).map_err(|e| e.to_string())?;
@@ -229,23 +372,38 @@ pub fn encode(model: &MlpModel) -> Result<Vec<u8>, String> {
         ("format_version".to_string(), FORMAT_VERSION.to_string()),
         ("model_info".to_string(), info_json),
     ]);
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = model
-        .layers()
+    serialize(&layer_tensors(model, ""), metadata)
+}
+
+/// Serializes an ensemble (format version 2): every member's tensors under `members.{m}.`, the designated
+/// member's metadata as `model_info` and the whole ensemble's as `ensemble`.
+pub fn encode_ensemble(ens: &Ensemble) -> Result<Vec<u8>, String> {
+    let info = serde_json::to_string(ens.designated_model().info()).map_err(|e| e.to_string())?;
+    let ensemble = serde_json::to_string(&ens.info()).map_err(|e| e.to_string())?;
+    let metadata = HashMap::from([
+        ("format".to_string(), FORMAT_NAME.to_string()),
+        (
+            "format_version".to_string(),
+            ENSEMBLE_FORMAT_VERSION.to_string(),
+        ),
+        ("model_info".to_string(), info),
+        ("ensemble".to_string(), ensemble),
+    ]);
+    let tensors: Vec<_> = ens
+        .members()
         .iter()
         .enumerate()
-        .flat_map(|(i, l)| {
-            [
-                (
-                    format!("layers.{i}.weight"),
-                    vec![l.out_dim, l.in_dim],
-                    to_le(&l.weight),
-                ),
-                (format!("layers.{i}.bias"), vec![l.out_dim], to_le(&l.bias)),
-            ]
-        })
+        .flat_map(|(m, member)| layer_tensors(member, &format!("members.{m}.")))
         .collect();
+    serialize(&tensors, metadata)
+}
+
+fn serialize(
+    bytes: &[(String, Vec<usize>, Vec<u8>)],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>, String> {
     let mut views = Vec::with_capacity(bytes.len());
-    for (name, shape, data) in &bytes {
+    for (name, shape, data) in bytes {
         let v = TensorView::new(Dtype::F32, shape.clone(), data).map_err(|e| e.to_string())?;
         views.push((name.clone(), v));
     }
@@ -258,11 +416,21 @@ fn to_le(v: &[f32]) -> Vec<u8> {
 
 /// Writes a model atomically (temp file + rename), creating the parent directory if needed.
 pub fn save_model(model: &MlpModel, path: &Path) -> Result<(), ModelError> {
+    save_bytes(encode(model), path)
+}
+
+/// Writes an ensemble file atomically, as [`save_model`].
+pub fn save_ensemble(ens: &Ensemble, path: &Path) -> Result<(), ModelError> {
+    save_bytes(encode_ensemble(ens), path)
+}
+
+fn save_bytes(bytes: Result<Vec<u8>, String>, path: &Path) -> Result<(), ModelError> {
     let write_err = |reason: String| ModelError::Write {
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = encode(model).map_err(write_err)?;
+    let bytes = bytes.map_err(write_err)?;
+
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| write_err(e.to_string()))?;
     }

@@ -8,6 +8,7 @@
 pub mod checks;
 pub mod codec;
 pub mod data;
+pub mod ensemble;
 pub mod eval;
 pub mod fast;
 pub mod info;

@@ -20,6 +20,7 @@ pub mod runner;
 pub mod serial;
 #[cfg(test)]
 pub(crate) mod testkit;
+pub mod trust;
 pub mod warm;
 
 use std::sync::Arc;

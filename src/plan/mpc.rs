@@ -19,6 +19,7 @@ use super::runner::Budget;
 use super::warm::{Pad, WarmStart};
 use super::{make_planner_warm, ModelProblem, PlanError, PlannerParams, Snapshot, Status};
 use crate::env::{step_chunk, Problem, CHUNK_ACTION_DIM};
+use crate::model::rollout::rollout_final;
 use crate::model::WorldModel;
 
 /// How an MPC episode replans. Defaults: execute 1 model step (5 env steps) per replan, shrinking horizon,
@@ -115,6 +116,10 @@ pub struct MpcPlan {
     pub planning_time_s: f64,
     /// ‖rollout_T − g‖₂ of the plan under the model (goal-weighted model space), when it was executed.
     pub model_terminal_error: f32,
+    /// The env's success rule on the decoded terminal state of the plan's model rollout (success under the
+    /// model; false in runs saved before it was recorded).
+    #[serde(default)]
+    pub model_success: bool,
     /// Model steps of it executed.
     pub executed: usize,
     /// Env-unit goal distance of the simulator state after them.
@@ -416,6 +421,17 @@ impl MpcEpisode {
         })
     }
 
+    /// Whether the current plan reaches the goal under the model: its full model rollout from the plan's
+    /// real start, decoded and judged by the env's success rule.
+    fn model_success(&self, horizon: usize) -> bool {
+        let start = self.executed_env_states.last().cloned().unwrap_or_default();
+        let s0 = self.model.encode_state(&start);
+        let fin = rollout_final(self.model.as_ref(), &s0, self.planner.actions(), 1, horizon);
+        self.problem
+            .env
+            .is_success(&self.model.decode_state(&fin), &self.problem.goal)
+    }
+
     /// Executes the current plan's first steps, judges the new state and builds the next plan.
     fn execute_and_replan(&mut self, last: &Arc<Snapshot>) -> Result<(), PlanError> {
         let (step, k) = (self.plans.len(), self.model.action_dim());
@@ -424,6 +440,7 @@ impl MpcEpisode {
         self.planning_time_s += self.plan_time_s;
         let horizon = last.horizon;
         let run = self.mpc.execute.min(deadline - self.executed).min(horizon);
+        let model_success = self.model_success(horizon);
         let env_chunk = self
             .model
             .decode_actions(&self.planner.actions()[..run * k]);
@@ -448,6 +465,7 @@ impl MpcEpisode {
             iterations: self.plan_iters,
             planning_time_s: self.plan_time_s,
             model_terminal_error: last.loss.terminal,
+            model_success,
             executed: run,
             distance_after: self.problem.env.goal_distance(&now, goal),
             success_after: ok,

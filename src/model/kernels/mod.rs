@@ -9,15 +9,19 @@
 //! evaluation) do the crates' cache-blocked packing kernels win. And because the fused epilogue (a
 //! vectorized `exp`) removes the separate scalar `expf` pass, which cost as much as the product itself.
 //!
-//! Two implementations: `avx2` (x86-64 with AVX2 + FMA, picked at run time; no AVX-512 kernel, as the
-//! machine this was built on has none to test it) and `portable` (plain loops the compiler vectorizes). Both compute every output element as the same chain
+//! Three implementations, picked at run time: `avx512` (AVX-512F: the same blocking with 16-lane vectors and
+//! twice the registers, so larger tiles), `avx2` (AVX2 + FMA) and `portable` (plain loops the compiler
+//! vectorizes). All compute every output element as the same chain
 //! bias + Σₚ a[i,p]·b[p,j] in ascending p, whatever the row count or the element's position in a tile, so a
 //! row's result never depends on which other rows share its batch: splitting a batch over threads is bit
-//! for bit the same as one call. Results differ between the two implementations in the last bits (FMA).
+//! for bit the same as one call. `avx512` and `avx2` run the same operations per element and agree bit for
+//! bit; `portable` differs from them in the last bits (it does not fuse multiply and add).
 
 mod act;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod portable;
 #[cfg(test)]
 mod tests;
@@ -100,28 +104,48 @@ impl Packed {
 /// Which implementation runs (decided once per process from the CPU's features).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Isa {
+    /// x86-64 AVX-512F kernels.
+    Avx512,
     /// x86-64 AVX2 + FMA kernels.
     Avx2,
     /// Plain loops.
     Portable,
 }
 
-/// The implementation this CPU uses.
-pub fn isa() -> Isa {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::sync::OnceLock;
-        static ISA: OnceLock<Isa> = OnceLock::new();
-        *ISA.get_or_init(|| {
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                Isa::Avx2
-            } else {
-                Isa::Portable
-            }
-        })
+/// Whether this CPU can run `which`.
+pub fn supports(which: Isa) -> bool {
+    match which {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => is_x86_feature_detected!("avx512f"),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+        Isa::Portable => true,
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => false,
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    Isa::Portable
+}
+
+/// The implementation this CPU uses: the widest it supports, unless `GRASP_EXPLORER_ISA` (avx512, avx2 or
+/// portable) names a narrower one (for measuring the kernels against each other; a name the CPU cannot run
+/// or does not know is ignored).
+pub fn isa() -> Isa {
+    use std::sync::OnceLock;
+    static ISA: OnceLock<Isa> = OnceLock::new();
+    *ISA.get_or_init(|| {
+        let forced = match std::env::var("GRASP_EXPLORER_ISA").as_deref() {
+            Ok("avx512") => Some(Isa::Avx512),
+            Ok("avx2") => Some(Isa::Avx2),
+            Ok("portable") => Some(Isa::Portable),
+            _ => None,
+        };
+        match forced {
+            Some(f) if supports(f) => f,
+            _ => [Isa::Avx512, Isa::Avx2, Isa::Portable]
+                .into_iter()
+                .find(|i| supports(*i))
+                .unwrap_or(Isa::Portable),
+        }
+    })
 }
 
 /// c[m × b.cols] (row stride b.cols) = a[m × b.rows] (row stride b.rows) · b (+ b.bias), then `epi`.
@@ -129,7 +153,8 @@ pub fn gemm(a: &[f32], m: usize, b: &Packed, c: &mut [f32], epi: Epilogue) {
     gemm_with(isa(), a, m, b, c, epi)
 }
 
-/// [`gemm`] with an explicit implementation (tests compare them).
+/// [`gemm`] with an explicit implementation (tests and benches compare them); one the CPU cannot run falls
+/// back to `portable`.
 pub fn gemm_with(which: Isa, a: &[f32], m: usize, b: &Packed, c: &mut [f32], epi: Epilogue) {
     let (kd, n) = (b.rows, b.cols);
     assert!(a.len() >= m * kd && c.len() >= m * n, "gemm operand sizes");
@@ -144,8 +169,13 @@ pub fn gemm_with(which: Isa, a: &[f32], m: usize, b: &Packed, c: &mut [f32], epi
     }
     match which {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 if isa() == Isa::Avx2 => {
-            // SAFETY: AVX2 and FMA are present (checked by `isa`); the asserts above bound every access.
+        Isa::Avx512 if supports(Isa::Avx512) => {
+            // SAFETY: AVX-512F is present (checked by `supports`); the asserts above bound every access.
+            unsafe { avx512::gemm(a, m, b, c, epi) }
+        }
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 if supports(Isa::Avx2) => {
+            // SAFETY: AVX2 and FMA are present (checked by `supports`); the asserts above bound every access.
             unsafe { avx2::gemm(a, m, b, c, epi) }
         }
         _ => portable::gemm(a, m, b, c, epi),

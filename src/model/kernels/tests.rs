@@ -85,7 +85,7 @@ fn kernels_equal_the_reference_on_ragged_shapes() {
         let d_in = random(m * n, 2.0, &mut rng);
         for kind in 0..6 {
             let (want, want_d) = reference(&a, m, &b, kind, &d_in);
-            for which in [Isa::Avx2, Isa::Portable] {
+            for which in [Isa::Avx512, Isa::Avx2, Isa::Portable] {
                 let (c, d) = run(which, &a, m, &b, kind, &d_in);
                 for i in 0..m * n {
                     let tol = 1e-5 * (1.0 + want[i].abs());
@@ -121,7 +121,7 @@ fn a_row_does_not_depend_on_its_batch() {
         let m = 17;
         let a = random(m * kd, 1.0, &mut rng);
         let d_in = random(m * n, 1.0, &mut rng);
-        for which in [Isa::Avx2, Isa::Portable] {
+        for which in [Isa::Avx512, Isa::Avx2, Isa::Portable] {
             for kind in [0, 2, 5] {
                 let (all, all_d) = run(which, &a, m, &b, kind, &d_in);
                 for i in 0..m {
@@ -173,7 +173,7 @@ fn epilogues_stay_finite_on_extreme_inputs() {
         })
         .collect();
     let big = vec![1e4f32; m * m];
-    for which in [Isa::Avx2, Isa::Portable] {
+    for which in [Isa::Avx512, Isa::Avx2, Isa::Portable] {
         for kind in 0..6 {
             let (c, d) = run(which, &a, m, &b, kind, &big);
             for i in 0..m {
@@ -200,12 +200,53 @@ fn epilogues_stay_finite_on_extreme_inputs() {
     }
     // NaN still propagates (planners detect divergence by it).
     let b1 = Packed::new(1, 1, |_, _| 1.0, &[]);
-    for which in [Isa::Avx2, Isa::Portable] {
+    for which in [Isa::Avx512, Isa::Avx2, Isa::Portable] {
         for kind in 0..5 {
             assert!(
                 run(which, &[f32::NAN], 1, &b1, kind, &[1.0]).0[0].is_nan(),
                 "{which:?} {kind}"
             );
+        }
+    }
+}
+
+#[test]
+fn the_avx512_kernel_equals_the_avx2_kernel_bit_for_bit() {
+    // Same FMA chain and epilogue per element, so the kernels agree exactly; on a CPU without AVX-512 the
+    // request falls back to the portable loops, which must then be what it returns.
+    let twin = if supports(Isa::Avx512) {
+        Isa::Avx2
+    } else {
+        Isa::Portable
+    };
+    let mut rng = rng_for(9, "kernel-test");
+    for case in 0..48 {
+        let m = [1, 2, 3, 7, 8, 9, 17, 100][case % 8];
+        let (kd, n) = match case % 4 {
+            0 => (rng.random_range(1..300), rng.random_range(1..300)),
+            1 => (256, 256),
+            2 => (18, 256),
+            _ => (256, [8, 18, 24, 40, 136][case % 5]),
+        };
+        let b = packed(kd, n, case % 3 != 0, &mut rng);
+        let a = random(m * kd, 3.0, &mut rng);
+        let d_in = random(m * n, 2.0, &mut rng);
+        for kind in 0..6 {
+            let got = run(Isa::Avx512, &a, m, &b, kind, &d_in);
+            let want = run(twin, &a, m, &b, kind, &d_in);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&got.0),
+                bits(&want.0),
+                "kind {kind} m {m} k {kd} n {n}"
+            );
+            if kind == 2 || kind == 4 {
+                assert_eq!(
+                    bits(&got.1),
+                    bits(&want.1),
+                    "deriv kind {kind} m {m} k {kd} n {n}"
+                );
+            }
         }
     }
 }

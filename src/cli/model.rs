@@ -22,6 +22,9 @@ use grasp_explorer::plan::PlannerKind;
 
 use super::usage;
 
+#[path = "model_trust.rs"]
+mod trust;
+
 /// Arguments of `model`.
 #[derive(Debug, clap::Args)]
 pub struct ModelArgs {
@@ -36,6 +39,8 @@ pub enum ModelCommand {
     Eval(EvalArgs),
     /// Print a model file's metadata (env, dims, layers, activation, training summary).
     Info(InfoArgs),
+    /// Calibrate an ensemble's trust threshold on tuning problems (docs/trust.md).
+    Trust(trust::TrustArgs),
 }
 
 /// Arguments of `model eval`.
@@ -96,6 +101,7 @@ pub fn run(args: ModelArgs) -> anyhow::Result<()> {
     match args.command {
         ModelCommand::Eval(a) => eval(a),
         ModelCommand::Info(a) => info(a),
+        ModelCommand::Trust(a) => trust::run(a),
     }
 }
 

@@ -208,7 +208,7 @@ pub fn trust_horizon(spread: &[f32], threshold: f32) -> usize {
     spread
         .iter()
         .skip(1)
-        .position(|d| !(*d <= threshold))
+        .position(|d| d.is_nan() || *d > threshold)
         .unwrap_or(h)
 }
 
@@ -223,7 +223,10 @@ pub fn divergence_step(
 ) -> usize {
     let h = model.len().min(sim.len()).saturating_sub(1);
     (1..=h)
-        .find(|&t| !(env.goal_distance(&model[t], &sim[t]) <= tolerance))
+        .find(|&t| {
+            let gap = env.goal_distance(&model[t], &sim[t]);
+            gap.is_nan() || gap > tolerance
+        })
         .map_or(h, |t| t - 1)
 }
 

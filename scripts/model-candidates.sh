@@ -2,7 +2,7 @@
 # Issue 13's candidate world models (docs/models.md "Models planners cannot exploit"): trains or fine-tunes
 # each candidate, then measures it with the same `model eval` as the table (20 held-out episodes, the
 # planner-visited gap on 10 tuning problems). Resumable: a candidate whose model or eval file exists is
-# skipped. Arguments: candidate names (default: all, in order). Output: $OUT/<name>.safetensors,
+# skipped. Ensembles (`*-ens*`) are also calibrated (`model trust`, $OUT/<name>.trust.json). Arguments: candidate names (default: all, in order). Output: $OUT/<name>.safetensors,
 # $OUT/<name>.eval.json, $OUT/<name>.log (with /usr/bin/time's CPU figures when available).
 B=${B:-target/release/grasp-explorer}
 OUT=${OUT:-runs/models}
@@ -16,6 +16,8 @@ cmd() { # name -> the training command (without --out)
     wall-online-gd) echo "finetune --env wall --planner gd --iters 300 --goals problems --horizon 50 --rounds 10 --problems 100 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
     wall-online-tuned) echo "finetune --env wall --planner grasp --tuned assets/tuned/wall.json --iters 1000 --goals problems --horizon 100 --rounds 10 --problems 50 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
     wall-online-tuned-gd) echo "finetune --env wall --planner gd --tuned assets/tuned/wall.json --iters 1000 --goals problems --horizon 100 --rounds 10 --problems 50 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
+    wall-ens5) echo "train --env wall --ensemble 5 --samples 200000 --epochs 30" ;;
+    pointmaze-ens5) echo "train --env pointmaze --ensemble 5 --samples 200000 --epochs 30" ;;
     wall-3x256) echo "train --env wall --hidden 256,256,256" ;;
     wall-adv) echo "train --env wall --adversarial 0.05,0.02" ;;
     wall-ms5) echo "train --env wall --rollout-steps 5 --epochs 12" ;;
@@ -39,4 +41,8 @@ for n in "$@"; do
     $B model eval --env $env --model "$OUT/$n.safetensors" --episodes 20 --gap-problems 10 --json > "$OUT/$n.eval.tmp" 2>> "$OUT/$n.log" \
       && mv "$OUT/$n.eval.tmp" "$OUT/$n.eval.json"
   fi
+  case $n in *-ens*)
+    [ -f "$OUT/$n.trust.json" ] || $B model trust --env $env --model "$OUT/$n.safetensors" --problems 10 \
+      --write "$OUT/$n.trust.json" >> "$OUT/$n.log" 2>&1 ;;
+  esac
 done

@@ -257,6 +257,40 @@ fn an_ensemble_trains_into_one_file_that_plans_and_loads_as_an_ensemble() {
     );
     let out = plan(&["--trust-threshold", "-1"], &file);
     assert_eq!(out.status.code(), Some(2));
+    // Adaptive MPC: a threshold nothing exceeds executes the first plan whole; a zero threshold one step
+    // per plan (at least one step is always executed).
+    let executed = |t: &str| -> Vec<u64> {
+        let out = plan(
+            &["--mpc", "--mpc-execute", "trust", "--trust-threshold", t],
+            &file,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        j["mpc_steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["executed"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(executed("1e9"), vec![5]);
+    let one_by_one = executed("0");
+    assert!(one_by_one.iter().all(|k| *k == 1), "{one_by_one:?}");
+    let out = plan(&["--mpc", "--mpc-execute", "trust"], &file);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "trust execution needs a threshold"
+    );
+    let out = plan(
+        &["--mpc", "--mpc-execute", "trust", "--trust-threshold", "1"],
+        &single,
+    );
+    assert_eq!(out.status.code(), Some(1), "and an ensemble");
     // Same seed, same members (the files differ only in the recorded wall-clock seconds).
     std::fs::remove_file(&file).unwrap();
     assert!(train(&["--ensemble", "3", "--bootstrap"]).status.success());

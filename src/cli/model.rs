@@ -37,7 +37,8 @@ pub struct ModelArgs {
 pub enum ModelCommand {
     /// Held-out accuracy against the simulator: one-step and open-loop errors at 1, 10 and 40 model steps.
     Eval(EvalArgs),
-    /// Print a model file's metadata (env, dims, layers, activation, training summary).
+    /// Print a model file's metadata (env, dims, layers, activation, training summary; an ensemble: every
+    /// member's, with the designated one).
     Info(InfoArgs),
     /// Calibrate an ensemble's trust threshold on tuning problems (docs/trust.md).
     Trust(trust::TrustArgs),
@@ -265,6 +266,10 @@ fn gap_png_path(png: &Path, planner: &str) -> PathBuf {
 fn info(args: InfoArgs) -> anyhow::Result<()> {
     let path = args.model.unwrap_or_else(|| default_model_path(args.env));
     let model = load_model(&path)?;
-    outln!("{}", serde_json::to_string_pretty(model.info())?);
+    match grasp_explorer::model::io::load_ensemble(&path) {
+        // An ensemble: every member's metadata, with which one planners use.
+        Ok(ens) => outln!("{}", serde_json::to_string_pretty(&ens.info())?),
+        Err(_) => outln!("{}", serde_json::to_string_pretty(model.info())?),
+    }
     Ok(())
 }

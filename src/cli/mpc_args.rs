@@ -15,9 +15,11 @@ pub struct MpcArgs {
     /// warm-started, until the goal is reached or H model steps have been executed.
     #[arg(long)]
     pub mpc: bool,
-    /// [--mpc] World-model steps executed per replan (each 5 env steps), 1..=H. Default 1.
-    #[arg(long, value_name = "K")]
-    pub mpc_execute: Option<i64>,
+    /// [--mpc] World-model steps executed per replan (each 5 env steps), 1..=H, or `trust` (plan only, with
+    /// an ensemble model and --trust-threshold): execute each plan up to its trust horizon, at least 1.
+    /// Default 1.
+    #[arg(long, value_name = "K|trust", allow_hyphen_values = true)]
+    pub mpc_execute: Option<String>,
     /// [--mpc] Iterations of each replan. Default: a tenth of the first plan's iterations (at least 1).
     #[arg(long, value_name = "N")]
     pub mpc_iters: Option<i64>,
@@ -41,6 +43,21 @@ pub struct MpcArgs {
     /// [--mpc] CEM: restart σ at its initial value on every replan instead of shifting it.
     #[arg(long)]
     pub mpc_reset_std: bool,
+}
+
+/// `--mpc-execute K` as a step count (`trust` is refused here: only `plan` handles it, before this).
+fn execute_steps(v: &str) -> anyhow::Result<usize> {
+    if v == "trust" {
+        return Err(usage(
+            "--mpc-execute trust is for `plan --mpc` with an ensemble model and --trust-threshold",
+        ));
+    }
+    let n: i64 = v.parse().map_err(|_| {
+        usage(format!(
+            "--mpc-execute must be an integer >= 1 or 'trust', got '{v}'"
+        ))
+    })?;
+    positive("mpc-execute", n)
 }
 
 fn positive(name: &str, v: i64) -> anyhow::Result<usize> {
@@ -79,8 +96,8 @@ impl MpcArgs {
             }
         }
         let spec = MpcSpec {
-            execute: match self.mpc_execute {
-                Some(v) => positive("mpc-execute", v)?,
+            execute: match &self.mpc_execute {
+                Some(v) => execute_steps(v)?,
                 None => base.execute,
             },
             window: match self.mpc_window {
@@ -101,6 +118,11 @@ impl MpcArgs {
             reset_cem_std: self.mpc_reset_std || base.reset_cem_std,
         };
         Ok(Some(spec))
+    }
+
+    /// Whether `--mpc-execute trust` was given (adaptive execution; `plan` strips it before [`Self::settings`]).
+    pub fn trust_execution(&self) -> bool {
+        self.mpc_execute.as_deref() == Some("trust")
     }
 
     /// The names of the `--mpc-*` flags given.
@@ -142,8 +164,8 @@ impl MpcArgs {
             }
             return Ok(None);
         }
-        let execute = match self.mpc_execute {
-            Some(v) => positive("mpc-execute", v)?,
+        let execute = match &self.mpc_execute {
+            Some(v) => execute_steps(v)?,
             None => 1,
         };
         if execute > horizon {
@@ -237,8 +259,10 @@ mod tests {
             assert_eq!(super::super::exit_code(&e), 2, "{e}");
             e.to_string()
         };
-        assert!(bad(|a| a.mpc_execute = Some(0)).contains("--mpc-execute"));
-        assert!(bad(|a| a.mpc_execute = Some(11)).contains("--mpc-execute"));
+        assert!(bad(|a| a.mpc_execute = Some("0".into())).contains("--mpc-execute"));
+        assert!(bad(|a| a.mpc_execute = Some("11".into())).contains("--mpc-execute"));
+        assert!(bad(|a| a.mpc_execute = Some("x".into())).contains("--mpc-execute"));
+        assert!(bad(|a| a.mpc_execute = Some("trust".into())).contains("ensemble"));
         assert!(bad(|a| a.mpc_iters = Some(0)).contains("--mpc-iters"));
         assert!(bad(|a| a.mpc_window = Some(11)).contains("--mpc-window"));
         assert!(bad(|a| a.mpc_budget_s = Some(f64::NAN)).contains("--mpc-budget-s"));

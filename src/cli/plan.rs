@@ -147,7 +147,15 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         max_iters,
         max_seconds: args.budget_s,
     };
-    let mpc = args.mpc.settings(horizon, budget)?;
+    // `--mpc-execute trust`: the settings execute one step, the ensemble decides how many (below).
+    let trust_exec = args.mpc.trust_execution() && args.mpc.mpc;
+    let mpc = if trust_exec {
+        let mut plain = args.mpc.clone();
+        plain.mpc_execute = None;
+        plain.settings(horizon, budget)?
+    } else {
+        args.mpc.settings(horizon, budget)?
+    };
     super::limits::check_outputs(&[
         ("--out", args.out.as_deref()),
         ("--save-run", args.save_run.as_deref()),
@@ -193,6 +201,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
             out: args.out.as_deref(),
             save_run,
             parallel: super::planner_pool(args.threads)?,
+            trust: plan_trust::trust_execution(
+                trust_exec,
+                ensemble.as_ref(),
+                args.trust_threshold,
+            )?,
         };
         return closed_loop::run(&problem, model, cl);
     }

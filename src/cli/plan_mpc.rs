@@ -9,7 +9,7 @@ use anyhow::Context as _;
 
 use grasp_explorer::env::{EnvKind, Problem, ENV_ACTION_DIM};
 use grasp_explorer::model::WorldModel;
-use grasp_explorer::plan::mpc::{run_mpc_in, MpcPlan, MpcResult, MpcSettings};
+use grasp_explorer::plan::mpc::{run_mpc_trusting, MpcPlan, MpcResult, MpcSettings};
 use grasp_explorer::plan::runfile::{MpcSegment, RunHeader, RunWriter};
 use grasp_explorer::plan::{PlanError, PlannerKind, PlannerParams, Snapshot};
 use grasp_explorer::util::write_atomic;
@@ -29,6 +29,8 @@ pub struct ClosedLoop<'a> {
     pub save_run: Option<(RunHeader, &'a Path)>,
     /// Planner threads lent to every plan.
     pub parallel: grasp_explorer::plan::Parallel,
+    /// `--mpc-execute trust`: execute each plan up to its trust horizon.
+    pub trust: Option<grasp_explorer::plan::mpc::TrustExecution>,
 }
 
 /// The `--json` object of an MPC episode.
@@ -54,6 +56,9 @@ struct MpcReport<'a> {
     model: &'a str,
     params: &'a PlannerParams,
     mpc: &'a MpcSettings,
+    /// `--mpc-execute trust`: the trust threshold deciding how many steps each plan executes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    adaptive_threshold: Option<f32>,
 }
 
 /// Runs the episode, writes the files asked for and prints the result; divergence is an error after printing.
@@ -72,13 +77,15 @@ pub fn run(
     let mut write_err = None;
     let mut current: Option<usize> = None;
     let mut last: Option<Arc<Snapshot>> = None;
-    let result = run_mpc_in(
+    let adaptive_threshold = cl.trust.as_ref().map(|t| t.threshold);
+    let result = run_mpc_trusting(
         problem,
         model.clone(),
         cl.params,
         cl.seed,
         cl.mpc,
         &cl.parallel,
+        cl.trust.clone(),
         |view, snap| {
             let Some(w) = writer.as_mut() else { return };
             if write_err.is_some() {
@@ -138,6 +145,7 @@ pub fn run(
             model: &cl.model_path,
             params: cl.params,
             mpc: cl.mpc,
+            adaptive_threshold,
         };
         outln!("{}", serde_json::to_string(&report)?);
     } else {

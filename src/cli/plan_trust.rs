@@ -8,6 +8,7 @@ use grasp_explorer::env::Problem;
 use grasp_explorer::model::ensemble::Ensemble;
 use grasp_explorer::model::io::load_ensemble;
 use grasp_explorer::model::ModelError;
+use grasp_explorer::plan::mpc::TrustExecution;
 use grasp_explorer::plan::trust::{trust_report, TrustReport};
 
 use super::super::usage;
@@ -50,4 +51,30 @@ pub fn describe(r: &TrustReport, horizon: usize) -> String {
         r.disagreement.last().copied().unwrap_or(0.0),
         r.divergence_step
     )
+}
+
+/// The adaptive-MPC setting of `--mpc-execute trust`: needs an ensemble model (exit 1, naming the fix) and
+/// `--trust-threshold` (exit 2).
+pub fn trust_execution(
+    wanted: bool,
+    ens: Option<&Ensemble>,
+    threshold: Option<f32>,
+) -> anyhow::Result<Option<TrustExecution>> {
+    if !wanted {
+        return Ok(None);
+    }
+    let Some(threshold) = threshold else {
+        return Err(usage(
+            "--mpc-execute trust needs --trust-threshold X (env units; `model trust` calibrates one)",
+        ));
+    };
+    let Some(ens) = ens else {
+        anyhow::bail!(
+            "--mpc-execute trust needs an ensemble model (--model F from `train --ensemble 5`); this one is a single model"
+        );
+    };
+    Ok(Some(TrustExecution {
+        ensemble: std::sync::Arc::new(ens.clone()),
+        threshold,
+    }))
 }

@@ -214,6 +214,18 @@ pub struct MpcEpisode {
     done: bool,
     /// The pool lent to every plan's planner ([`MpcEpisode::set_parallel`]).
     parallel: super::Parallel,
+    /// Adaptive execution ([`MpcEpisode::set_trust`]): an ensemble and a trust threshold.
+    trust: Option<TrustExecution>,
+}
+
+/// Adaptive MPC (`--mpc-execute trust`): execute each plan up to its trust horizon — the leading steps on
+/// which the ensemble's members agree within `threshold` env units (at least one step) — then replan.
+#[derive(Clone, Debug)]
+pub struct TrustExecution {
+    /// The ensemble whose disagreement decides; its designated member should be the planning model.
+    pub ensemble: Arc<crate::model::ensemble::Ensemble>,
+    /// Disagreement threshold, env units.
+    pub threshold: f32,
 }
 
 /// What one [`MpcEpisode::step`] did.
@@ -278,7 +290,13 @@ impl MpcEpisode {
             overhead_s: started.elapsed().as_secs_f64(),
             done: false,
             parallel: super::Parallel::single(),
+            trust: None,
         })
+    }
+
+    /// Executes each plan up to its trust horizon instead of `execute` steps (at least one).
+    pub fn set_trust(&mut self, trust: TrustExecution) {
+        self.trust = Some(trust);
     }
 
     /// Builds plan `step` from the last observed state, warm-started from `warm` shifted by the executed steps.
@@ -421,6 +439,15 @@ impl MpcEpisode {
         })
     }
 
+    /// The current plan's trust horizon from its real start under `t`'s ensemble and threshold.
+    fn trusted_steps(&self, t: &TrustExecution, horizon: usize) -> usize {
+        let start = self.executed_env_states.last().cloned().unwrap_or_default();
+        let d = t
+            .ensemble
+            .disagreement(&start, self.planner.actions(), horizon);
+        crate::model::ensemble::trust_horizon(&d.spread, t.threshold)
+    }
+
     /// Whether the current plan reaches the goal under the model: its full model rollout from the plan's
     /// real start, decoded and judged by the env's success rule.
     fn model_success(&self, horizon: usize) -> bool {
@@ -439,7 +466,11 @@ impl MpcEpisode {
         self.iterations += self.plan_iters;
         self.planning_time_s += self.plan_time_s;
         let horizon = last.horizon;
-        let run = self.mpc.execute.min(deadline - self.executed).min(horizon);
+        let steps = match &self.trust {
+            Some(t) => self.trusted_steps(t, horizon).max(1),
+            None => self.mpc.execute,
+        };
+        let run = steps.min(deadline - self.executed).min(horizon);
         let model_success = self.model_success(horizon);
         let env_chunk = self
             .model
@@ -541,10 +572,37 @@ pub fn run_mpc_in(
     seed: u64,
     mpc: &MpcSettings,
     parallel: &super::Parallel,
+    on_snapshot: impl FnMut(MpcView<'_>, &Arc<Snapshot>),
+) -> Result<MpcResult, PlanError> {
+    run_mpc_trusting(
+        problem,
+        model,
+        params,
+        seed,
+        mpc,
+        parallel,
+        None,
+        on_snapshot,
+    )
+}
+
+/// [`run_mpc_in`], with adaptive execution when `trust` is given ([`MpcEpisode::set_trust`]).
+#[allow(clippy::too_many_arguments)]
+pub fn run_mpc_trusting(
+    problem: &Problem,
+    model: Arc<dyn WorldModel>,
+    params: &PlannerParams,
+    seed: u64,
+    mpc: &MpcSettings,
+    parallel: &super::Parallel,
+    trust: Option<TrustExecution>,
     mut on_snapshot: impl FnMut(MpcView<'_>, &Arc<Snapshot>),
 ) -> Result<MpcResult, PlanError> {
     let mut ep = MpcEpisode::new(problem, model, params, seed, mpc)?;
     ep.set_parallel(parallel);
+    if let Some(t) = trust {
+        ep.set_trust(t);
+    }
     while !ep.done() {
         let tick = ep.step()?;
         let view = MpcView {

@@ -3,7 +3,8 @@
 //! settings); for each plan the members' disagreement per step and the simulator's divergence step are
 //! measured, and the threshold with the smallest mean |trust horizon − divergence step| is chosen
 //! (`plan::trust::calibrate`). Prints it with the fit (rank correlation, fraction within ±2 steps), as text or
-//! JSON, and with `--write F` stores it (temp file + rename).
+//! JSON, and with `--write F` stores it (temp file + rename). `--check T` instead measures a given threshold on
+//! evaluation problems (seeds 0, 1, …), which calibration never sees.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,6 +52,10 @@ pub struct TrustArgs {
     /// Write the result as JSON to this file.
     #[arg(long)]
     pub write: Option<PathBuf>,
+    /// Do not calibrate: measure how well this threshold (env units, e.g. one `model trust` chose) predicts
+    /// the divergence step on *evaluation* problems (seeds 0, 1, …, as the benchmark's).
+    #[arg(long, allow_hyphen_values = true)]
+    pub check: Option<f32>,
 }
 
 /// The calibration result.
@@ -60,10 +65,12 @@ struct TrustCalibration {
     model: String,
     horizon: usize,
     planners: Vec<String>,
-    /// Tuning problem seeds: first and count.
-    tuning_seed_first: u64,
+    /// "calibrated on tuning problems" or "checked on evaluation problems".
+    mode: String,
+    /// First problem seed (tuning: 10^12; evaluation: 0) and count.
+    seed_first: u64,
     problems: usize,
-    /// The chosen threshold, env units.
+    /// The chosen (or checked) threshold, env units.
     threshold: f32,
     /// Mean |trust horizon − divergence step| at the threshold.
     mean_abs_error_steps: f64,
@@ -137,10 +144,23 @@ pub fn run(args: TrustArgs) -> anyhow::Result<()> {
             args.env
         );
     }
+    if let Some(t) = args.check {
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(usage(format!(
+                "--check must be a finite threshold >= 0 (env units), got {t}"
+            )));
+        }
+    }
+    // Calibration sees tuning seeds only; a check of a chosen threshold runs on evaluation seeds.
+    let seed_first = if args.check.is_some() {
+        0
+    } else {
+        TUNING_SEED_BASE
+    };
     let problems: Vec<Problem> = (0..args.problems as u64)
-        .map(|i| Problem::generate(args.env, horizon, TUNING_SEED_BASE + i))
+        .map(|i| Problem::generate(args.env, horizon, seed_first + i))
         .collect::<Result<_, _>>()
-        .context("generating the tuning problems")?;
+        .context("generating the problems")?;
     let tuned = TunedSettings::shipped(args.env).ok();
     let designated: Arc<dyn WorldModel> = Arc::new(ens.designated_model().clone());
     let tol = tolerance(args.env).0 as f32;
@@ -177,7 +197,10 @@ pub fn run(args: TrustArgs) -> anyhow::Result<()> {
             ));
         }
     }
-    let threshold = calibrate(&plans).context("no plans to calibrate on")?;
+    let threshold = match args.check {
+        Some(t) => t,
+        None => calibrate(&plans).context("no plans to calibrate on")?,
+    };
     let est: Vec<f64> = plans
         .iter()
         .map(|(d, _)| trust_horizon(d, threshold) as f64)
@@ -189,7 +212,12 @@ pub fn run(args: TrustArgs) -> anyhow::Result<()> {
         model: args.model.display().to_string(),
         horizon,
         planners: kinds.iter().map(|k| k.name().to_string()).collect(),
-        tuning_seed_first: TUNING_SEED_BASE,
+        mode: if args.check.is_some() {
+            "checked on evaluation problems".into()
+        } else {
+            "calibrated on tuning problems".into()
+        },
+        seed_first,
         problems: args.problems,
         threshold,
         mean_abs_error_steps: est
@@ -215,9 +243,10 @@ pub fn run(args: TrustArgs) -> anyhow::Result<()> {
         outln!("{json}");
     } else {
         outln!(
-            "{} trust threshold {:.4} ({} plans on tuning problems at H = {horizon}): trust horizon within ±2 steps of the divergence step on {:.0} %, mean |error| {:.1} steps, rank correlation {}",
+            "{} trust threshold {:.4} ({}; {} plans at H = {horizon}): trust horizon within ±2 steps of the divergence step on {:.0} %, mean |error| {:.1} steps, rank correlation {}",
             args.env,
             threshold,
+            result.mode,
             plans.len(),
             100.0 * result.within_2_steps,
             result.mean_abs_error_steps,

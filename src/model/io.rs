@@ -143,8 +143,11 @@ pub fn load_model(path: &Path) -> Result<MlpModel, ModelError> {
     decode(&bytes, path)
 }
 
-/// Parses model bytes; `path` is only used in error messages.
-pub fn decode(bytes: &[u8], path: &Path) -> Result<MlpModel, ModelError> {
+/// The tensors and metadata of a world-model file's bytes, with `format` checked.
+fn open_safetensors<'a>(
+    bytes: &'a [u8],
+    path: &Path,
+) -> Result<(SafeTensors<'a>, HashMap<String, String>), ModelError> {
     let invalid = |reason: String| ModelError::Invalid {
         path: path.to_path_buf(),
         reason,
@@ -160,10 +163,20 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<MlpModel, ModelError> {
     if meta.get("format").map(String::as_str) != Some(FORMAT_NAME) {
         return Err(invalid(format!("metadata 'format' is not '{FORMAT_NAME}'")));
     }
+    Ok((tensors, meta.clone()))
+}
+
+/// Parses model bytes; `path` is only used in error messages.
+pub fn decode(bytes: &[u8], path: &Path) -> Result<MlpModel, ModelError> {
+    let invalid = |reason: String| ModelError::Invalid {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let (tensors, meta) = open_safetensors(bytes, path)?;
     let version = meta.get("format_version").cloned().unwrap_or_default();
     if version == ENSEMBLE_FORMAT_VERSION.to_string() {
         // An ensemble file: planners use its designated member.
-        return Ok(decode_ensemble_parts(meta, &tensors, path)?.into_designated());
+        return Ok(decode_ensemble_parts(&meta, &tensors, path)?.into_designated());
     }
     if version != FORMAT_VERSION.to_string() {
         return Err(ModelError::Version {
@@ -274,24 +287,10 @@ fn decode_ensemble_parts(
 
 /// Parses an ensemble file's bytes; a single-model file is an error saying how to train an ensemble.
 pub fn decode_ensemble(bytes: &[u8], path: &Path) -> Result<Ensemble, ModelError> {
-    let invalid = |reason: String| ModelError::Invalid {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let (_, header) =
-        SafeTensors::read_metadata(bytes).map_err(|e| invalid(format!("not safetensors ({e})")))?;
-    let tensors =
-        SafeTensors::deserialize(bytes).map_err(|e| invalid(format!("not safetensors ({e})")))?;
-    let meta = header
-        .metadata()
-        .as_ref()
-        .ok_or_else(|| invalid("no metadata".into()))?;
-    if meta.get("format").map(String::as_str) != Some(FORMAT_NAME) {
-        return Err(invalid(format!("metadata 'format' is not '{FORMAT_NAME}'")));
-    }
+    let (tensors, meta) = open_safetensors(bytes, path)?;
     match meta.get("format_version").map(String::as_str) {
         Some(v) if v == ENSEMBLE_FORMAT_VERSION.to_string() => {
-            decode_ensemble_parts(meta, &tensors, path)
+            decode_ensemble_parts(&meta, &tensors, path)
         }
         Some(v) if v == FORMAT_VERSION.to_string() => Err(ModelError::NotEnsemble {
             path: path.to_path_buf(),

@@ -68,12 +68,7 @@ fn success_time(config: &BenchConfig, r: &TrialRecord, calibrated: bool) -> Opti
 
 /// The curves of `records` (assumed checked against `config`).
 pub fn success_over_time(config: &BenchConfig, records: &[TrialRecord]) -> Curves {
-    let calibrated = config.contenders.iter().any(|c| {
-        config
-            .horizons
-            .iter()
-            .any(|h| config.budget.seconds_per_iter(&c.label, *h).is_some())
-    });
+    let calibrated = config.has_calibrated_budgets();
     let mut curves = Vec::new();
     for c in &config.contenders {
         for &h in &config.horizons {

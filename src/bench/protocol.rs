@@ -296,6 +296,16 @@ impl fmt::Display for TrialKey {
 }
 
 impl BenchConfig {
+    /// Whether some cell has a calibrated CPU-seconds-per-iteration budget (then time-to-success is reported
+    /// in calibrated CPU seconds).
+    pub fn has_calibrated_budgets(&self) -> bool {
+        self.contenders.iter().any(|c| {
+            self.horizons
+                .iter()
+                .any(|h| self.budget.seconds_per_iter(&c.label, *h).is_some())
+        })
+    }
+
     /// Checks lists, names, seeds and budgets; errors name the offending value.
     pub fn validate(&self) -> Result<(), BenchError> {
         let cfg = |m: String| Err(BenchError::Config(m));

@@ -188,6 +188,17 @@ fn num(v: Option<f64>, digits: usize) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
+/// The header and rule of a horizon × planner table.
+fn table_head(cfg: &BenchConfig) -> String {
+    let mut md = String::from("| H |");
+    for c in &cfg.contenders {
+        md += &format!(" {} |", c.label);
+    }
+    md += "\n|---|";
+    md += &"---|".repeat(cfg.contenders.len());
+    md + "\n"
+}
+
 /// The Markdown report: status, budget, a paper-shaped table, per-cell details and planner settings.
 pub fn to_markdown(s: &Summary) -> String {
     let cfg = &s.config;
@@ -217,11 +228,7 @@ pub fn to_markdown(s: &Summary) -> String {
     for m in &s.machine {
         md += &format!("- Machine: {m}\n");
     }
-    let cpu = cfg.contenders.iter().any(|c| {
-        cfg.horizons
-            .iter()
-            .any(|h| cfg.budget.seconds_per_iter(&c.label, *h).is_some())
-    });
+    let cpu = cfg.has_calibrated_budgets();
     md += "\n## Success rate % [95% Wilson CI] / median time-to-success (s)\n\n";
     md += if cpu {
         "Time-to-success here is in calibrated CPU seconds: iterations to the first successful open-loop \
@@ -232,13 +239,7 @@ pub fn to_markdown(s: &Summary) -> String {
         "Time-to-success is wall-clock planner time at the first successful open-loop check, median over \
          successful trials only (as in the paper's Table 1).\n\n"
     };
-    md += "| H |";
-    for c in &cfg.contenders {
-        md += &format!(" {} |", c.label);
-    }
-    md += "\n|---|";
-    md += &"---|".repeat(cfg.contenders.len());
-    md += "\n";
+    md += &table_head(cfg);
     for &h in &cfg.horizons {
         md += &format!("| {h} |");
         for c in &cfg.contenders {
@@ -271,13 +272,8 @@ pub fn to_markdown(s: &Summary) -> String {
         md += "\n## Success under the world model %\n\n";
         md += "The env's success rule on the decoded terminal state of the final plan's model rollout (MPC: \
                the first plan's), in brackets the trials that succeed under the model and fail in the \
-               simulator (exploited or drifted).\n\n| H |";
-        for c in &cfg.contenders {
-            md += &format!(" {} |", c.label);
-        }
-        md += "\n|---|";
-        md += &"---|".repeat(cfg.contenders.len());
-        md += "\n";
+               simulator (exploited or drifted).\n\n";
+        md += &table_head(cfg);
         for &h in &cfg.horizons {
             md += &format!("| {h} |");
             for c in &cfg.contenders {

@@ -273,7 +273,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         write_plan(path, &problem, model.as_ref(), kind, &result)?;
     }
     let trust = match &ensemble {
-        Some(e) => Some(plan_trust::report(
+        Some(e) => Some(grasp_explorer::plan::trust::trust_report(
             &problem,
             e,
             &result.model_actions,

@@ -4,12 +4,11 @@
 
 use std::path::Path;
 
-use grasp_explorer::env::Problem;
 use grasp_explorer::model::ensemble::Ensemble;
 use grasp_explorer::model::io::load_ensemble;
 use grasp_explorer::model::ModelError;
 use grasp_explorer::plan::mpc::TrustExecution;
-use grasp_explorer::plan::trust::{trust_report, TrustReport};
+use grasp_explorer::plan::trust::TrustReport;
 
 use super::super::usage;
 
@@ -28,16 +27,6 @@ pub fn ensemble_for(model_path: &Path, threshold: Option<f32>) -> anyhow::Result
         Err(ModelError::NotEnsemble { .. }) if threshold.is_none() => Ok(None),
         Err(e) => Err(e.into()),
     }
-}
-
-/// The trust report of the final plan.
-pub fn report(
-    problem: &Problem,
-    ens: &Ensemble,
-    model_actions: &[f32],
-    threshold: Option<f32>,
-) -> anyhow::Result<TrustReport> {
-    Ok(trust_report(problem, ens, model_actions, threshold)?)
 }
 
 /// One line for the text output.

@@ -13,6 +13,7 @@ mod grasp_sync;
 pub mod latco;
 pub mod mpc;
 pub mod mpc_planner;
+pub mod mpc_settings;
 pub mod parallel;
 pub mod params;
 pub mod runfile;

@@ -4,7 +4,9 @@
 use super::*;
 use crate::env::EnvKind;
 use crate::model::linear::LinearModel;
+use crate::plan::runner::Budget;
 use crate::plan::testkit::{linear_problem, wall_linear_problem};
+use crate::plan::warm::Pad;
 use crate::plan::{make_planner, GraspParams, PlannerKind};
 
 /// The Wall free-space model with every action gain scaled by `gain` (1 = exactly the simulator).

@@ -93,6 +93,15 @@ fn count_near(px: &[[u8; 3]], colors: &[Rgba], tol: i32) -> usize {
 /// Runs the app under `xvfb-run` with `args` plus a 1280×800 window and `--screenshot`; returns its stdout and
 /// the screenshot's pixels after checking the exit status, the summary line and the PNG's size.
 fn run_window(args: &[&str], dir: &Path) -> (String, Vec<[u8; 3]>) {
+    run_window_with(args, dir, &[])
+}
+
+/// [`run_window`] with extra environment variables for the app.
+fn run_window_with(
+    args: &[&str],
+    dir: &Path,
+    envs: &[(&str, &std::ffi::OsStr)],
+) -> (String, Vec<[u8; 3]>) {
     // One window at a time: parallel `xvfb-run -a` can pick the same display number, and the loser's app then
     // fails to open the display (seen in CI). A poisoned lock (an earlier window test failed) is still a lock.
     let _one_window = WINDOW_LOCK
@@ -125,6 +134,7 @@ fn run_window(args: &[&str], dir: &Path) -> (String, Vec<[u8; 3]>) {
         .args(args)
         .args(["--size", "1280x800", "--screenshot"])
         .arg(&shot)
+        .envs(envs.iter().copied())
         .env_remove("WAYLAND_DISPLAY");
         let o = run_with_timeout(cmd, Duration::from_secs(600));
         let err = String::from_utf8_lossy(&o.stderr);
@@ -204,6 +214,77 @@ fn window_screenshot_shows_pusht_and_ghosts() {
         .unwrap_or_else(|| panic!("no iteration count in the summary:\n{stdout}"));
     assert!(iterations > 0, "the worker ran no iterations:\n{stdout}");
     assert_walls_and_ghosts(&px, 20);
+}
+
+/// With a calibrated ensemble next to the model (here a quickly trained one whose designated member is the
+/// shipped Wall model, and a threshold far below its members' disagreement), the window rings the step
+/// where trust ends in [`palette::TRUST_END`]; without one it draws no such ring.
+#[test]
+fn the_window_marks_where_the_ensembles_trust_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models");
+    for env in ["pusht", "pointmaze", "wall"] {
+        let f = format!("{env}.safetensors");
+        std::fs::copy(shipped.join(&f), models.join(&f)).unwrap();
+    }
+    let ens = models.join("wall-ensemble.safetensors");
+    let out = Command::new(BIN)
+        .args([
+            "train",
+            "--env",
+            "wall",
+            "--ensemble",
+            "2",
+            "--samples",
+            "1000",
+        ])
+        .args(["--epochs", "1", "--hidden", "16", "--designated-model"])
+        .arg(models.join("wall.safetensors"))
+        .arg("--out")
+        .arg(&ens)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        models.join("wall-ensemble.trust.json"),
+        r#"{"env": "wall", "threshold": 0.01}"#,
+    )
+    .unwrap();
+    let args = [
+        "--env",
+        "wall",
+        "--planner",
+        "grasp",
+        "--horizon",
+        "20",
+        "--seed",
+        "1",
+        "--exit-after",
+        "30",
+    ];
+    let ring = |px: &[[u8; 3]]| count_near(px, &[palette::TRUST_END], 6);
+    let (_, with) = run_window_with(
+        &args,
+        dir.path(),
+        &[("GRASP_EXPLORER_MODELS", models.as_os_str())],
+    );
+    std::fs::remove_file(&ens).unwrap();
+    let (_, without) = run_window_with(
+        &args,
+        dir.path(),
+        &[("GRASP_EXPLORER_MODELS", models.as_os_str())],
+    );
+    let (a, b) = (ring(&with), ring(&without));
+    assert!(
+        a > 150 && a > 5 * b.max(1),
+        "trust-ring pixels: {a} with the ensemble, {b} without"
+    );
 }
 
 /// A saved run opens in the window (no optimizer): deterministic content, so the env's own colours are

@@ -154,6 +154,93 @@ fn an_unwritable_model_path_fails_before_training() {
     assert!(!err.contains("data:"), "no data was generated first: {err}");
 }
 
+/// `--designated-model F`: member 0 is F unchanged, so the ensemble plans exactly as F does; the other
+/// members are trained with F's normalization. Without --ensemble it is a usage error.
+#[test]
+fn an_ensemble_around_a_given_model_plans_as_that_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let single = dir.path().join("wall-one.safetensors");
+    let ens = dir.path().join("wall-ens.safetensors");
+    let common = [
+        "train",
+        "--env",
+        "wall",
+        "--samples",
+        "1000",
+        "--epochs",
+        "1",
+        "--hidden",
+        "16",
+    ];
+    let out = bin()
+        .args(common)
+        .arg("--out")
+        .arg(&single)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bin()
+        .args(common)
+        .args(["--seed", "7", "--ensemble", "3", "--designated-model"])
+        .arg(&single)
+        .arg("--out")
+        .arg(&ens)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let one = grasp_explorer::model::io::load_model(&single).unwrap();
+    let e = grasp_explorer::model::io::load_ensemble(&ens).unwrap();
+    assert_eq!(e.members().len(), 3);
+    assert_eq!(e.designated_model().layers(), one.layers());
+    assert_ne!(e.members()[1].layers(), one.layers());
+    assert_eq!(
+        e.members()[1].info().normalization.state_mean,
+        one.info().normalization.state_mean
+    );
+    let plan = |model: &std::path::Path| {
+        let o = bin()
+            .args([
+                "plan",
+                "--env",
+                "wall",
+                "--horizon",
+                "5",
+                "--iters",
+                "5",
+                "--json",
+                "--model",
+            ])
+            .arg(model)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (
+            v["final_distance"].clone(),
+            v["model_terminal_error"].clone(),
+        )
+    };
+    assert_eq!(plan(&ens), plan(&single));
+    let out = bin()
+        .args(common)
+        .arg("--designated-model")
+        .arg(&single)
+        .arg("--out")
+        .arg(dir.path().join("x.safetensors"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--designated-model"));
+}
+
 #[test]
 fn an_ensemble_trains_into_one_file_that_plans_and_loads_as_an_ensemble() {
     let dir = tempfile::tempdir().unwrap();

@@ -126,8 +126,10 @@ pub fn open_run(path: &Path) -> Result<OpenedRun, String> {
     let mpc = renumber_segments(&mut run);
     let h = run.header;
     let model_path = h.model.path.as_ref().map(PathBuf::from);
-    let model = crate::model::load_for_env(h.problem.env, model_path.as_deref())
-        .map_err(|e| format!("cannot decode {}: {e}", path.display()))?;
+    let (model, trust) =
+        crate::model::trust_model::load_model_with_trust(h.problem.env, model_path.as_deref())
+            .map_err(|e| format!("cannot decode {}: {e}", path.display()))?;
+    let model: Arc<dyn crate::model::WorldModel> = Arc::new(model);
     if model.state_dim() != h.model.state_dim || model.action_dim() != h.model.action_dim {
         return Err(format!(
             "{}: the run's model has D = {}, K = {} but the loaded {} model has D = {}, K = {}",
@@ -175,6 +177,7 @@ pub fn open_run(path: &Path) -> Result<OpenedRun, String> {
             problem: h.problem,
             model,
             params: h.params,
+            trust,
         },
         snaps,
         mpc,

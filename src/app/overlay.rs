@@ -8,6 +8,7 @@ use std::sync::Arc;
 use bevy::camera::visibility::RenderLayers;
 use bevy::prelude::*;
 
+use crate::model::trust_model::PlanTrust;
 use crate::plan::Phase;
 
 use super::commands::AppCommand;
@@ -69,6 +70,19 @@ pub struct ViewState {
     execute_pending: bool,
     /// Last built draw key per lane.
     keys: [Option<DrawKey>; MAX_LANES],
+}
+
+impl ViewState {
+    /// The ensemble's verdict on the plan lane `lane` shows for session `session` (its newest simulator
+    /// answer; None without a trust model or before the answer arrives).
+    pub fn trust(&self, lane: usize, session: u64) -> Option<&PlanTrust> {
+        self.sim_results
+            .get(lane)?
+            .as_ref()
+            .filter(|r| r.session == session && r.error.is_none())?
+            .trust
+            .as_ref()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -157,6 +171,7 @@ fn simulate_and_flash(
                     problem,
                     model: Arc::clone(&info.model),
                     actions: snap.actions.clone(),
+                    trust: info.trust.model.clone(),
                 });
             }
             view.requested[i] = Some(key);
@@ -305,6 +320,7 @@ fn rebuild(
             residual_scale: lane.residual_scale,
             flash: view.flash[i],
             diverged: lane.status.diverged.is_some(),
+            trust_horizon: sim.and_then(|r| r.trust.as_ref()).map(|t| t.trust_horizon),
         };
         let built = build_layers(&d);
         for (lm, mesh, ribbon) in &layers {

@@ -95,6 +95,9 @@ pub struct LaneDraw<'a> {
     pub flash: f32,
     /// The planner diverged.
     pub diverged: bool,
+    /// Steps 1..=k the ensemble trusts (None: no trust model); ghosts and the model rollout past step k are
+    /// drawn faded and a [`palette::TRUST_END`] ring marks step k.
+    pub trust_horizon: Option<usize>,
 }
 
 /// Radius of ghost marker dots, reference pixels.
@@ -119,12 +122,37 @@ pub fn build_layers(d: &LaneDraw<'_>) -> [MeshBuf; 6] {
     if let Some(s) = d.snapshot {
         let decode = |m: &[f32]| d.model.decode_state(m);
         let t_max = s.horizon;
+        let trusted = d.trust_horizon.map_or(t_max, |k| k.min(t_max));
         if d.toggles.ghosts {
-            ghosts(&mut layers[1], kind, s, &decode, u);
+            ghosts(&mut layers[1], kind, s, &decode, trusted, u);
         }
         if d.toggles.model_rollout && !s.rollout.is_empty() {
             let path: Vec<Vec<f32>> = (0..=t_max).map(|t| decode(s.rollout_state(t))).collect();
-            trajectory(&mut layers[2], kind, &path, palette::MODEL_ROLLOUT, u);
+            // The trusted part solid, the rest (sharing step k so the line is unbroken) faded.
+            trajectory(
+                &mut layers[2],
+                kind,
+                &path[..=trusted],
+                palette::MODEL_ROLLOUT,
+                u,
+            );
+            if trusted < t_max {
+                let faded = palette::MODEL_ROLLOUT.with_alpha(palette::UNTRUSTED_ALPHA * 2);
+                trajectory(&mut layers[2], kind, &path[trusted..], faded, u);
+            }
+        }
+        if let Some(k) = d.trust_horizon.filter(|&k| k < t_max) {
+            // Where trust ends: on the model rollout (the plan's prediction) or, without one, the virtual state.
+            let at = if s.rollout.is_empty() {
+                decode(s.state(k))
+            } else {
+                decode(s.rollout_state(k))
+            };
+            for p in anchors(kind, &at) {
+                let ring = super::draw::circle_points(p, 12.0 * u);
+                layers[5].polyline(&ring, palette::TRUST_END, 3.0 * u, true);
+                layers[5].disc(p, 2.5 * u, palette::TRUST_END);
+            }
         }
         if d.toggles.sim_rollout {
             if let Some(states) = d.sim_states {
@@ -162,26 +190,37 @@ pub fn build_layers(d: &LaneDraw<'_>) -> [MeshBuf; 6] {
     layers
 }
 
+/// Ghost virtual states s_1..s_{T−1}; those past step `trusted` faded.
 fn ghosts(
     m: &mut MeshBuf,
     kind: EnvKind,
     s: &Snapshot,
     decode: &dyn Fn(&[f32]) -> Vec<f32>,
+    trusted: usize,
     u: f32,
 ) {
     let t_max = s.horizon;
-    for t in 1..t_max {
-        let state = decode(s.state(t));
+    let states: Vec<Vec<f32>> = (1..t_max).map(|t| decode(s.state(t))).collect();
+    for (t, state) in (1..t_max).zip(&states) {
         let color = palette::time_color(t, t_max);
-        for shape in ghost_shapes(kind, &state, color.with_alpha(palette::GHOST_FILL_ALPHA)) {
+        let fill = if t > trusted {
+            palette::UNTRUSTED_ALPHA / 2
+        } else {
+            palette::GHOST_FILL_ALPHA
+        };
+        for shape in ghost_shapes(kind, state, color.with_alpha(fill)) {
             m.shape(&shape);
         }
     }
-    // Opaque marker dots on top so the time colouring reads even where ghosts overlap.
-    for t in 1..t_max {
-        let state = decode(s.state(t));
+    // Opaque marker dots on top so the time colouring reads even where ghosts overlap (faded past trust).
+    for (t, state) in (1..t_max).zip(&states) {
         let color = palette::time_color(t, t_max);
-        for p in anchors(kind, &state) {
+        let color = if t > trusted {
+            color.with_alpha(palette::UNTRUSTED_ALPHA)
+        } else {
+            color
+        };
+        for p in anchors(kind, state) {
             m.disc(p, MARKER_RADIUS * u, color);
         }
     }
@@ -289,6 +328,7 @@ mod tests {
             residual_scale: 1.0,
             flash: 1.0,
             diverged: false,
+            trust_horizon: None,
         };
         let layers = build_layers(&d);
         for l in &layers {
@@ -321,6 +361,7 @@ mod tests {
             residual_scale: 1.0,
             flash: 0.0,
             diverged: false,
+            trust_horizon: None,
         };
         let blue = super::super::draw::linear(palette::EXECUTED);
         let count = |layers: &[MeshBuf; 6]| {
@@ -342,5 +383,45 @@ mod tests {
         let open = build_layers(&d);
         assert_eq!(count(&open), 0);
         assert_ne!(open[Layer::Handles as usize].positions, handles_closed);
+    }
+
+    #[test]
+    fn steps_past_the_trust_horizon_are_faded_and_the_end_is_ringed() {
+        let (model, problem) = wall_case();
+        let snap = snapshot(3, Phase::Sync, 6, 2);
+        let mut d = LaneDraw {
+            problem: &problem,
+            model: &model,
+            snapshot: Some(&snap),
+            sim_states: None,
+            animated: None,
+            executed: &[],
+            toggles: OverlayToggles::default(),
+            residual_scale: 1.0,
+            flash: 0.0,
+            diverged: false,
+            trust_horizon: None,
+        };
+        let ring = super::super::draw::linear(palette::TRUST_END);
+        let faded5 = super::super::draw::linear(
+            palette::time_color(5, 6).with_alpha(palette::UNTRUSTED_ALPHA),
+        );
+        let solid5 = super::super::draw::linear(palette::time_color(5, 6));
+        let none = build_layers(&d);
+        assert!(!none[Layer::Handles as usize].colors.contains(&ring));
+        assert!(none[Layer::Ghosts as usize].colors.contains(&solid5));
+        d.trust_horizon = Some(2);
+        let two = build_layers(&d);
+        assert!(two[Layer::Handles as usize].colors.contains(&ring));
+        let ghosts = &two[Layer::Ghosts as usize].colors;
+        assert!(ghosts.contains(&faded5) && !ghosts.contains(&solid5));
+        // Step 2 itself is trusted: drawn solid.
+        let solid2 = super::super::draw::linear(palette::time_color(2, 6));
+        assert!(ghosts.contains(&solid2));
+        // Trusted to the end: no ring, nothing faded.
+        d.trust_horizon = Some(6);
+        let all = build_layers(&d);
+        assert!(!all[Layer::Handles as usize].colors.contains(&ring));
+        assert!(!all[Layer::Ghosts as usize].colors.contains(&faded5));
     }
 }

@@ -1,12 +1,14 @@
 //! The plots panel (egui_plot): loss terms over iterations on a log scale with sync markers and the timeline
 //! cursor, the dynamics residual per time step at the selected iteration, and the terminal rollout distance
-//! over iterations. Clicking a plot over iterations moves the timeline cursor there. Long histories are
+//! over iterations and, with a trust model, the ensemble's disagreement d_t per step of the shown plan with
+//! the calibrated threshold. Clicking a plot over iterations moves the timeline cursor there. Long histories are
 //! decimated to at most [`MAX_POINTS`] points per curve (keeping each bucket's extremes would hide nothing a
 //! log plot of this size can show; every sync marker is still drawn).
 
 use bevy_egui::egui;
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points, VLine};
+use egui_plot::{Bar, BarChart, HLine, Legend, Line, Plot, PlotPoints, Points, VLine};
 
+use crate::model::trust_model::PlanTrust;
 use crate::record::palette;
 
 use super::history::{History, LossRow};
@@ -53,11 +55,19 @@ fn series(rows: &[LossRow], f: impl Fn(&LossRow) -> f32, log: bool) -> PlotPoint
         .into()
 }
 
-/// Draws the plots; returns an iteration to jump to when a plot over iterations was clicked.
-pub fn plots_ui(ui: &mut egui::Ui, lanes: &Lanes, cursor: usize) -> Option<usize> {
+/// Draws the plots; returns an iteration to jump to when a plot over iterations was clicked. `trust[i]` is
+/// lane i's shown plan's ensemble verdict, if any.
+pub fn plots_ui(
+    ui: &mut egui::Ui,
+    lanes: &Lanes,
+    trust: &[Option<&PlanTrust>],
+    cursor: usize,
+) -> Option<usize> {
     let mut jump = None;
     let main = lanes.main()?;
-    let h = (ui.available_height() - 90.0).max(240.0) / 3.0;
+    let with_trust = trust.iter().any(Option::is_some);
+    let n_plots = if with_trust { 4.0 } else { 3.0 };
+    let h = (ui.available_height() - 30.0 * n_plots).max(240.0) / n_plots;
     let syncs = sync_markers(&main.history);
 
     ui.label("Loss terms (log₁₀)");
@@ -174,7 +184,46 @@ pub fn plots_ui(ui: &mut egui::Ui, lanes: &Lanes, cursor: usize) -> Option<usize
     if r.response.clicked() {
         jump = r.inner.map(|c| c.x.max(0.0).round() as usize);
     }
+    if with_trust {
+        disagreement_plot(ui, lanes, trust, h);
+    }
     jump
+}
+
+/// d_t per step for each lane's shown plan, the threshold as a horizontal line and the trust horizon as a
+/// vertical one.
+fn disagreement_plot(ui: &mut egui::Ui, lanes: &Lanes, trust: &[Option<&PlanTrust>], h: f32) {
+    ui.label("Ensemble disagreement d_t per step (threshold: trust ends above it)");
+    Plot::new("disagreement")
+        .height(h)
+        .legend(Legend::default())
+        .allow_scroll(false)
+        .show(ui, |p| {
+            for (i, t) in trust.iter().enumerate() {
+                let Some(t) = t else { continue };
+                let name = lanes.lanes.get(i).map_or("plan", |l| l.spec.planner.name());
+                let pts: Vec<[f64; 2]> = disagreement_points(t);
+                p.line(Line::new(name.to_string(), PlotPoints::from(pts)));
+                let c = color(palette::TRUST_END);
+                p.hline(HLine::new("threshold", f64::from(t.threshold)).color(c));
+                if t.trust_horizon < t.horizon() {
+                    p.vline(
+                        VLine::new(format!("{name} trusted to"), t.trust_horizon as f64)
+                            .color(c.gamma_multiply(0.6)),
+                    );
+                }
+            }
+        });
+}
+
+/// (step, d_t) for the finite disagreements of a plan.
+pub fn disagreement_points(t: &PlanTrust) -> Vec<[f64; 2]> {
+    t.disagreement
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.is_finite())
+        .map(|(s, d)| [s as f64, f64::from(*d)])
+        .collect()
 }
 
 /// MPC mode: for each plan that was executed (every plan start after the first, and the last plan once the

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::env::{EnvKind, Problem};
+use crate::model::trust_model::{load_model_with_trust, TrustLookup};
 use crate::model::WorldModel;
 use crate::plan::mpc::MpcEpisode;
 use crate::plan::mpc_planner::ClosedLoopPlanner;
@@ -38,30 +39,35 @@ pub fn check_problem(problem: &Problem) -> Result<(), String> {
         .map_err(|e| format!("cannot plan this pose: {e}"))
 }
 
-/// A builder that loads models once per env and reuses them across sessions.
+/// A builder that loads models (and the shipped ensemble that says how far their plans are trusted) once
+/// per env and reuses them across sessions.
 pub fn model_builder() -> SessionBuilder {
-    let cache: Mutex<HashMap<EnvKind, Arc<dyn WorldModel>>> = Mutex::new(HashMap::new());
+    type Cached = (Arc<dyn WorldModel>, TrustLookup);
+    let cache: Mutex<HashMap<EnvKind, Cached>> = Mutex::new(HashMap::new());
     Arc::new(move |spec: &RunSpec| {
-        let model = {
+        let (model, trust) = {
             let mut cache = cache
                 .lock()
                 .map_err(|_| "model cache poisoned".to_string())?;
             match cache.get(&spec.env) {
                 Some(m) => m.clone(),
                 None => {
-                    let m =
-                        crate::model::load_for_env(spec.env, None).map_err(|e| e.to_string())?;
-                    cache.insert(spec.env, m.clone());
-                    m
+                    let (m, trust) =
+                        load_model_with_trust(spec.env, None).map_err(|e| e.to_string())?;
+                    let m: Arc<dyn WorldModel> = Arc::new(m);
+                    cache.insert(spec.env, (m.clone(), trust.clone()));
+                    (m, trust)
                 }
             }
         };
-        build_with_model(spec, model)
+        let mut session = build_with_model(spec, model)?;
+        session.info.trust = trust;
+        Ok(session)
     })
 }
 
-/// Builds a session for `spec` with a given model: an open-loop planner, or (with `spec.mpc`) a
-/// [`ClosedLoopPlanner`] over an [`MpcEpisode`] that starts from the problem's start.
+/// Builds a session for `spec` with a given model (and no trust model): an open-loop planner, or (with
+/// `spec.mpc`) a [`ClosedLoopPlanner`] over an [`MpcEpisode`] that starts from the problem's start.
 pub fn build_with_model(spec: &RunSpec, model: Arc<dyn WorldModel>) -> Result<Session, String> {
     let problem = match &spec.problem {
         Some(p) => {
@@ -101,6 +107,7 @@ pub fn build_with_model(spec: &RunSpec, model: Arc<dyn WorldModel>) -> Result<Se
             problem,
             model,
             params,
+            trust: TrustLookup::default(),
         },
         planner,
     })

@@ -1,13 +1,16 @@
 //! The simulator rollout of the plan being shown, computed off the UI thread: the UI asks for (lane,
 //! session, iteration) whenever the shown snapshot changes; a background thread decodes the actions and steps
 //! the real simulator through every env step, answering only the newest request per lane (latest wins).
-//! Used for the "real simulator rollout" overlay, the execute animation and its success verdict.
+//! Used for the "real simulator rollout" overlay, the execute animation and its success verdict. With a
+//! trust model (a calibrated ensemble) it also rolls the plan out with every member and reports the
+//! disagreement per step and the trust horizon — on this thread, so the UI never waits for N rollouts.
 
 use std::sync::Arc;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
 use crate::env::{rollout_env, Problem};
+use crate::model::trust_model::{PlanTrust, TrustModel};
 use crate::model::WorldModel;
 
 /// What to simulate.
@@ -24,6 +27,8 @@ pub struct SimRequest {
     pub model: Arc<dyn WorldModel>,
     /// Normalized model actions [T × K].
     pub actions: Vec<f32>,
+    /// The calibrated ensemble to assess the plan with (None: no trust horizon).
+    pub trust: Option<TrustModel>,
 }
 
 /// The simulator's answer.
@@ -41,6 +46,8 @@ pub struct SimResult {
     pub success: bool,
     /// Distance the success rule thresholds, env units.
     pub final_distance: f32,
+    /// The ensemble's disagreement and trust horizon for the plan (None without a trust model).
+    pub trust: Option<PlanTrust>,
     /// Why it could not run, if it could not.
     pub error: Option<String>,
 }
@@ -54,12 +61,17 @@ pub fn simulate(req: &SimRequest) -> SimResult {
         env_states: Vec::new(),
         success: false,
         final_distance: f32::NAN,
+        trust: None,
         error: None,
     };
     if !req.actions.iter().all(|a| a.is_finite()) {
         out.error = Some("plan has non-finite actions".into());
         return out;
     }
+    out.trust = req
+        .trust
+        .as_ref()
+        .map(|t| t.assess(&req.problem.start, &req.actions));
     let env_actions = req.model.decode_actions(&req.actions);
     match rollout_env(req.problem.env, &req.problem.start, &env_actions) {
         Ok(states) => {
@@ -105,6 +117,7 @@ impl SimThread {
                                     env_states: Vec::new(),
                                     success: false,
                                     final_distance: f32::NAN,
+                                    trust: None,
                                     error: Some("the simulator panicked".into()),
                                 });
                         if res_tx.send(result).is_err() {
@@ -153,6 +166,7 @@ mod tests {
             },
             model,
             actions: vec![f32::NAN; 20],
+            trust: None,
         };
         let r = simulate(&req);
         assert!(r.error.is_some());

@@ -129,6 +129,7 @@ pub fn toy_builder() -> SessionBuilder {
                 problem,
                 model,
                 params: params.clone(),
+                trust: Default::default(),
             },
             planner: Box::new(ToyPlanner {
                 iteration: 0,

@@ -100,6 +100,17 @@ fn status_ui(ui: &mut egui::Ui, p: &Panels<'_>) {
                 "it {} · {phase} · {rate:.0} it/s · {state}",
                 snap.map_or(0, |s| s.iteration)
             ));
+            if let Some(t) = lane.info.as_ref().and_then(|info| p.view.trust(i, info.id)) {
+                let c = if t.trust_horizon >= t.horizon() {
+                    egui::Color32::from_rgb(120, 230, 120)
+                } else {
+                    trust_color()
+                };
+                ui.colored_label(c, t.status_line()).on_hover_text(format!(
+                    "the ensemble's members agree within {:.2} (env units) up to this step",
+                    t.threshold
+                ));
+            }
             if let Some(s) = snap.filter(|s| s.phase == Phase::Sync) {
                 ui.colored_label(
                     egui::Color32::from_rgb(255, 176, 0),
@@ -148,7 +159,18 @@ fn status_ui(ui: &mut egui::Ui, p: &Panels<'_>) {
         if let Some(m) = &lane.status.message {
             ui.colored_label(egui::Color32::from_rgb(255, 110, 110), m);
         }
+        if let Some(m) = lane.info.as_ref().and_then(|i| i.trust.problem.as_ref()) {
+            ui.colored_label(
+                egui::Color32::from_rgb(255, 110, 110),
+                format!("no trust horizon: {m}"),
+            );
+        }
     }
+}
+
+fn trust_color() -> egui::Color32 {
+    let c = crate::record::palette::TRUST_END;
+    egui::Color32::from_rgb(c.0, c.1, c.2)
 }
 
 fn help_ui(ctx: &egui::Context, open: &mut bool) {
@@ -254,7 +276,14 @@ pub fn panels_system(
         .resizable(true)
         .show(&mut root, |ui| {
             let cursor = p.timeline.0.cursor;
-            if let Some(it) = plots_ui(ui, &p.lanes, cursor) {
+            let trust: Vec<_> = p
+                .lanes
+                .lanes
+                .iter()
+                .enumerate()
+                .map(|(i, l)| l.info.as_ref().and_then(|info| p.view.trust(i, info.id)))
+                .collect();
+            if let Some(it) = plots_ui(ui, &p.lanes, &trust, cursor) {
                 p.timeline.0.scrub_to(it);
             }
         });

@@ -16,6 +16,7 @@ use std::time::Duration;
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TryRecvError, TrySendError};
 
 use crate::env::{EnvKind, Problem};
+use crate::model::trust_model::TrustLookup;
 use crate::model::WorldModel;
 use crate::plan::mpc::MpcSettings;
 use crate::plan::{Phase, Planner, PlannerKind, PlannerParams, Snapshot, Status};
@@ -80,6 +81,8 @@ pub struct SessionInfo {
     pub model: Arc<dyn WorldModel>,
     /// Parameters in force at the start.
     pub params: PlannerParams,
+    /// The shipped ensemble for this model, if any, and why not if one is shipped but unusable.
+    pub trust: TrustLookup,
 }
 
 impl std::fmt::Debug for SessionInfo {

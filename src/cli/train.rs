@@ -79,6 +79,10 @@ pub struct TrainArgs {
     /// With --ensemble: train each member on a bootstrap resample of the training episodes.
     #[arg(long)]
     pub bootstrap: bool,
+    /// With --ensemble N: member 0 is this model file, unchanged (planning with the ensemble then gives the
+    /// same plans as with the file); members 1..N-1 are trained from scratch with its normalization.
+    #[arg(long, conflicts_with = "init_model")]
+    pub designated_model: Option<PathBuf>,
 }
 
 /// Parses `--adversarial λs,λa` (two finite values ≥ 0).
@@ -262,7 +266,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             )))
         }
     };
+    if args.designated_model.is_some() && members < 2 {
+        return Err(usage("--designated-model needs --ensemble N (N ≥ 2)"));
+    }
     let init = match &args.init_model {
+        Some(p) => Some(load_env_model(env, Some(p))?),
+        None => None,
+    };
+    let designated = match &args.designated_model {
         Some(p) => Some(load_env_model(env, Some(p))?),
         None => None,
     };
@@ -298,7 +309,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         t0.elapsed().as_secs_f64()
     );
 
-    let codec = match &init {
+    let codec = match init.as_ref().or(designated.as_ref()) {
         Some(m) => m.info().codec(),
         None => {
             let (s, a, _) = data::transitions(env, train_eps);
@@ -310,6 +321,18 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let mut trained = Vec::with_capacity(members);
     for m in 0..members {
         let seed = args.seed + m as u64;
+        if let (0, Some(d)) = (m, &designated) {
+            // Its own training record (its held-out loss was measured on its own training run's data).
+            let t = d.info().training.as_ref();
+            let best = EpochStats {
+                epoch: t.map_or(0, |t| t.best_epoch),
+                train_loss: t.map_or(f64::NAN, |t| t.train_loss),
+                val_loss: t.map_or(f64::NAN, |t| t.val_loss),
+                best: true,
+            };
+            trained.push((d.clone(), best, best));
+            continue;
+        }
         let boot;
         let data = if args.bootstrap {
             boot = model_data(&codec, env, &bootstrap(train_eps, seed));
@@ -380,7 +403,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     for r in &reports {
         summary.eval.extend(r.figures());
     }
-    model.info_mut().training = Some(summary.clone());
+    if designated.is_none() {
+        model.info_mut().training = Some(summary.clone());
+    }
     if members > 1 {
         // Members 1.. carry their own losses; the held-out figures are member 0's (the designated one).
         let mut all = vec![model];

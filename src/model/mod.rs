@@ -20,6 +20,7 @@ pub mod mlp;
 pub mod plot;
 pub mod rollout;
 pub mod train;
+pub mod trust_model;
 
 use std::path::Path;
 use std::sync::Arc;

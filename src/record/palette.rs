@@ -19,9 +19,9 @@ pub const GHOST_FILL_ALPHA: u8 = 70;
 pub const MODEL_ROLLOUT: Rgba = Rgba::rgb(230, 0, 230);
 /// Simulator rollout of the current actions, executed open-loop (cyan-teal).
 pub const SIM_ROLLOUT: Rgba = Rgba::rgb(0, 170, 190);
-/// Marker of the start state s_0.
 /// The simulator trajectory actually executed by closed-loop (MPC) control.
 pub const EXECUTED: Rgba = Rgba::rgb(20, 70, 235);
+/// Marker of the start state s_0.
 pub const START_MARKER: Rgba = Rgba::rgb(40, 40, 40);
 /// Marker of the goal g.
 pub const GOAL_MARKER: Rgba = Rgba::rgb(20, 150, 60);
@@ -29,6 +29,10 @@ pub const GOAL_MARKER: Rgba = Rgba::rgb(20, 150, 60);
 pub const SYNC_FLASH: Rgba = Rgba::rgb(255, 176, 0);
 /// Colour of a planner that diverged (label and border).
 pub const DIVERGED: Rgba = Rgba::rgb(220, 30, 30);
+/// The ring on the last step the ensemble trusts (the trust horizon), and the threshold line in its plot.
+pub const TRUST_END: Rgba = Rgba::rgb(250, 60, 120);
+/// Alpha (0–255) of ghosts, markers and the model rollout past the trust horizon (drawn faded).
+pub const UNTRUSTED_ALPHA: u8 = 40;
 /// Heads-up text.
 pub const HUD_TEXT: Rgba = Rgba::rgb(245, 245, 245);
 /// Heads-up background strip and loss-plot panel (translucent near-black).

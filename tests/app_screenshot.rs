@@ -240,7 +240,7 @@ fn the_window_marks_where_the_ensembles_trust_ends() {
             "--samples",
             "1000",
         ])
-        .args(["--epochs", "1", "--hidden", "16", "--designated-model"])
+        .args(["--epochs", "1", "--designated-model"])
         .arg(models.join("wall.safetensors"))
         .arg("--out")
         .arg(&ens)

@@ -378,6 +378,65 @@ fn an_ensemble_trains_into_one_file_that_plans_and_loads_as_an_ensemble() {
         &single,
     );
     assert_eq!(out.status.code(), Some(1), "and an ensemble");
+    // The disagreement penalty plans with the members (GRASP and CEM); it needs an ensemble (exit 1, the
+    // file named), a finite weight >= 0 and a planner that has it (exit 2).
+    for planner in ["grasp", "cem"] {
+        let out = plan(&["--planner", planner, "--trust-penalty", "2"], &file);
+        assert!(
+            out.status.success(),
+            "{planner}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = plan(&["--planner", planner, "--trust-penalty", "2"], &single);
+        assert_eq!(out.status.code(), Some(1), "{planner}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not an ensemble"));
+    }
+    for bad in [
+        &["--trust-penalty", "-1"][..],
+        &["--trust-penalty", "nan"],
+        &["--planner", "gd", "--trust-penalty", "1"],
+    ] {
+        let out = plan(bad, &file);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--trust-penalty"));
+    }
+    // A calibration next to the ensemble is the default threshold, for plan and for adaptive MPC in bench.
+    let calibration = file.with_extension("trust.json");
+    std::fs::write(&calibration, r#"{"env": "wall", "threshold": 1e9}"#).unwrap();
+    let out = plan(&[], &file);
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["trust_horizon"], 5, "{j}");
+    let bench_dir = dir.path().join("bench");
+    let out = bin()
+        .args([
+            "bench",
+            "--env",
+            "wall",
+            "--planners",
+            "cem",
+            "--horizons",
+            "4",
+        ])
+        .args(["--problems", "1", "--iters", "3", "--no-tuned", "--json"])
+        .args(["--mpc", "--mpc-execute", "trust", "--mpc-iters", "1"])
+        .arg("--model")
+        .arg(&file)
+        .arg("--out")
+        .arg(&bench_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest = std::fs::read_to_string(bench_dir.join("run.json")).unwrap();
+    assert!(manifest.contains("\"trust\": true"), "{manifest}");
+    assert!(
+        manifest.contains("trust threshold 1000000000"),
+        "{manifest}"
+    );
+    std::fs::remove_file(&calibration).unwrap();
     // Same seed, same members (the files differ only in the recorded wall-clock seconds).
     std::fs::remove_file(&file).unwrap();
     assert!(train(&["--ensemble", "3", "--bootstrap"]).status.success());

@@ -313,22 +313,30 @@ mod tests {
         (model, problem)
     }
 
-    #[test]
-    fn layers_carry_ghost_colours_and_valid_indices() {
-        let (model, problem) = wall_case();
-        let snap = snapshot(3, Phase::Sync, 6, 2);
-        let d = LaneDraw {
-            problem: &problem,
-            model: &model,
-            snapshot: Some(&snap),
+    /// A lane drawing with every overlay on, no flash, no simulator rollout and no trust horizon.
+    fn plain<'a>(problem: &'a Problem, model: &'a LinearModel, snap: &'a Snapshot) -> LaneDraw<'a> {
+        LaneDraw {
+            problem,
+            model,
+            snapshot: Some(snap),
             sim_states: None,
             animated: None,
             executed: &[],
             toggles: OverlayToggles::default(),
             residual_scale: 1.0,
-            flash: 1.0,
+            flash: 0.0,
             diverged: false,
             trust_horizon: None,
+        }
+    }
+
+    #[test]
+    fn layers_carry_ghost_colours_and_valid_indices() {
+        let (model, problem) = wall_case();
+        let snap = snapshot(3, Phase::Sync, 6, 2);
+        let d = LaneDraw {
+            flash: 1.0,
+            ..plain(&problem, &model, &snap)
         };
         let layers = build_layers(&d);
         for l in &layers {
@@ -351,17 +359,8 @@ mod tests {
         let snap = snapshot(3, Phase::Sync, 6, 2);
         let executed = vec![vec![10.0, 10.0], vec![14.0, 12.0], vec![18.0, 15.0]];
         let mut d = LaneDraw {
-            problem: &problem,
-            model: &model,
-            snapshot: Some(&snap),
-            sim_states: None,
-            animated: None,
             executed: &executed,
-            toggles: OverlayToggles::default(),
-            residual_scale: 1.0,
-            flash: 0.0,
-            diverged: false,
-            trust_horizon: None,
+            ..plain(&problem, &model, &snap)
         };
         let blue = super::super::draw::linear(palette::EXECUTED);
         let count = |layers: &[MeshBuf; 6]| {
@@ -389,19 +388,7 @@ mod tests {
     fn steps_past_the_trust_horizon_are_faded_and_the_end_is_ringed() {
         let (model, problem) = wall_case();
         let snap = snapshot(3, Phase::Sync, 6, 2);
-        let mut d = LaneDraw {
-            problem: &problem,
-            model: &model,
-            snapshot: Some(&snap),
-            sim_states: None,
-            animated: None,
-            executed: &[],
-            toggles: OverlayToggles::default(),
-            residual_scale: 1.0,
-            flash: 0.0,
-            diverged: false,
-            trust_horizon: None,
-        };
+        let mut d = plain(&problem, &model, &snap);
         let ring = super::super::draw::linear(palette::TRUST_END);
         let faded5 = super::super::draw::linear(
             palette::time_color(5, 6).with_alpha(palette::UNTRUSTED_ALPHA),

@@ -13,7 +13,8 @@ use super::trial_log::{TrialOutcome, TrialRecord};
 use super::BenchError;
 use crate::env::Problem;
 use crate::model::WorldModel;
-use crate::plan::mpc::{run_mpc, MpcSettings};
+use crate::plan::mpc::{run_mpc_trusting, MpcSettings, TrustExecution};
+use crate::plan::parallel::Parallel;
 use crate::plan::runner::Budget;
 use crate::plan::warm::Pad;
 use crate::plan::PlannerParams;
@@ -36,6 +37,10 @@ pub struct MpcSpec {
     pub pad: Pad,
     /// CEM: restart σ on every replan. Default off.
     pub reset_cem_std: bool,
+    /// Adaptive execution (`--mpc-execute trust`): execute each plan up to its ensemble trust horizon (at
+    /// least `execute` = 1 step) with the executor's ensemble and threshold. Default off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trust: bool,
 }
 
 impl Default for MpcSpec {
@@ -47,6 +52,7 @@ impl Default for MpcSpec {
             replan_iters: None,
             pad: Pad::Zeros,
             reset_cem_std: false,
+            trust: false,
         }
     }
 }
@@ -105,20 +111,40 @@ impl MpcSpec {
 /// Runs one closed-loop trial and returns its row: `success` and `time_to_success_s` count a success at any
 /// replanning point, `final_distance` is the last state's, `iterations` and `planning_time_s` sum every
 /// plan, and `model_terminal_error` is the first plan's (what the open-loop plan promised under the model).
+/// A spec with `trust` needs `trust` (the ensemble and threshold of adaptive execution).
 #[allow(clippy::too_many_arguments)]
 pub fn run_trial(
     problem: &Problem,
     model: Arc<dyn WorldModel>,
     params: &PlannerParams,
     spec: &MpcSpec,
+    trust: Option<&TrustExecution>,
     key: &TrialKey,
     seed: u64,
     budget: TrialBudget,
     check_every: usize,
 ) -> Result<TrialRecord, BenchError> {
     let settings = spec.settings(key.horizon, budget)?;
-    let r = run_mpc(problem, model, params, seed, &settings, |_, _| {})
-        .map_err(|e| BenchError::Trial(format!("trial '{key}': {e}")))?;
+    let trust = match (spec.trust, trust) {
+        (false, _) => None,
+        (true, Some(t)) => Some(t.clone()),
+        (true, None) => {
+            return Err(BenchError::Config(format!(
+                "trial '{key}': --mpc-execute trust needs an ensemble world model and a trust threshold"
+            )))
+        }
+    };
+    let r = run_mpc_trusting(
+        problem,
+        model,
+        params,
+        seed,
+        &settings,
+        &Parallel::single(),
+        trust,
+        |_, _| {},
+    )
+    .map_err(|e| BenchError::Trial(format!("trial '{key}': {e}")))?;
     let outcome = TrialOutcome {
         success: r.success,
         time_to_success_s: r.time_to_success_s,

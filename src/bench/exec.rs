@@ -11,6 +11,7 @@ use super::trial_log::{TrialOutcome, TrialRecord};
 use super::BenchError;
 use crate::env::{EnvKind, Problem};
 use crate::model::WorldModel;
+use crate::plan::mpc::TrustExecution;
 use crate::plan::runner::{run_trial, run_trial_with, Budget, TrialOptions};
 
 /// Problem seed used only to measure iteration rates (inside the tuning range, never evaluated).
@@ -22,6 +23,8 @@ pub struct Executor {
     env: EnvKind,
     model: Arc<dyn WorldModel>,
     last_problem: Option<Problem>,
+    /// The ensemble and threshold of adaptive MPC contenders (`MpcSpec::trust`).
+    trust: Option<TrustExecution>,
 }
 
 impl Executor {
@@ -31,7 +34,14 @@ impl Executor {
             env,
             model,
             last_problem: None,
+            trust: None,
         }
+    }
+
+    /// Adaptive MPC: closed-loop contenders with `trust` execute each plan up to its trust horizon under this
+    /// ensemble and threshold.
+    pub fn set_trust(&mut self, trust: TrustExecution) {
+        self.trust = Some(trust);
     }
 
     fn problem(&mut self, horizon: usize, seed: u64) -> Result<Problem, BenchError> {
@@ -65,6 +75,7 @@ impl Executor {
                 self.model.clone(),
                 &c.params,
                 spec,
+                self.trust.as_ref(),
                 key,
                 seed,
                 budget,

@@ -169,8 +169,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("bench-out/{env}")));
     check_writable(&out)?;
-    let (model, model_id) = load_model(env, c)?;
-    let mut exec = Executor::new(env, model);
+    let run_model = load_model(env, c, &contenders)?;
+    let trust_note = run_model.describe_trust();
+    let mut exec = Executor::new(env, run_model.model);
+    if let Some(t) = run_model.trust {
+        exec.set_trust(t);
+    }
     // Validate everything cheap before calibrating.
     let mut config = BenchConfig {
         env,
@@ -179,8 +183,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         problems,
         seed: c.seed,
         budget: budget.clone(),
-        model: model_id,
-        settings_source: format!("{settings_source} — {}", sources.join("; ")),
+        model: run_model.id,
+        settings_source: format!("{settings_source} — {}{trust_note}", sources.join("; ")),
     };
     if !c.scale_iters {
         config.validate().map_err(bench_err)?;

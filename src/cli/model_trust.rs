@@ -72,12 +72,58 @@ struct TrustCalibration {
     problems: usize,
     /// The chosen (or checked) threshold, env units.
     threshold: f32,
+    /// The fit over every plan.
+    #[serde(flatten)]
+    fit: Fit,
+    /// The fit over each planner's plans, in `planners` order.
+    per_planner: Vec<PlannerFit>,
+}
+
+/// How well trust horizons predict divergence steps on a set of plans.
+#[derive(Debug, Serialize)]
+struct Fit {
+    /// Plans measured.
+    plans: usize,
     /// Mean |trust horizon − divergence step| at the threshold.
     mean_abs_error_steps: f64,
     /// Fraction of plans whose divergence step lies within ±2 steps of the trust horizon.
     within_2_steps: f64,
     /// Spearman rank correlation of trust horizon and divergence step over the plans.
     rank_correlation: Option<f64>,
+}
+
+/// [`Fit`] of one planner's plans.
+#[derive(Debug, Serialize)]
+struct PlannerFit {
+    planner: String,
+    #[serde(flatten)]
+    fit: Fit,
+}
+
+/// The fit of `threshold` on `plans` (disagreement per step, divergence step).
+fn fit(plans: &[(Vec<f32>, usize)], threshold: f32) -> Fit {
+    let est: Vec<f64> = plans
+        .iter()
+        .map(|(d, _)| trust_horizon(d, threshold) as f64)
+        .collect();
+    let truth: Vec<f64> = plans.iter().map(|(_, t)| *t as f64).collect();
+    let n = plans.len().max(1) as f64;
+    Fit {
+        plans: plans.len(),
+        mean_abs_error_steps: est
+            .iter()
+            .zip(&truth)
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f64>()
+            / n,
+        within_2_steps: est
+            .iter()
+            .zip(&truth)
+            .filter(|(a, b)| (*a - *b).abs() <= 2.0)
+            .count() as f64
+            / n,
+        rank_correlation: spearman(&est, &truth),
+    }
 }
 
 /// Spearman's ρ (average ranks for ties); None when either side is constant or there are < 3 pairs.
@@ -201,12 +247,7 @@ pub fn run(args: TrustArgs) -> anyhow::Result<()> {
         Some(t) => t,
         None => calibrate(&plans).context("no plans to calibrate on")?,
     };
-    let est: Vec<f64> = plans
-        .iter()
-        .map(|(d, _)| trust_horizon(d, threshold) as f64)
-        .collect();
-    let truth: Vec<f64> = plans.iter().map(|(_, t)| *t as f64).collect();
-    let n = plans.len() as f64;
+    let per = problems.len();
     let result = TrustCalibration {
         env: args.env.name().to_string(),
         model: args.model.display().to_string(),
@@ -220,19 +261,15 @@ pub fn run(args: TrustArgs) -> anyhow::Result<()> {
         seed_first,
         problems: args.problems,
         threshold,
-        mean_abs_error_steps: est
+        fit: fit(&plans, threshold),
+        per_planner: kinds
             .iter()
-            .zip(&truth)
-            .map(|(a, b)| (a - b).abs())
-            .sum::<f64>()
-            / n,
-        within_2_steps: est
-            .iter()
-            .zip(&truth)
-            .filter(|(a, b)| (*a - *b).abs() <= 2.0)
-            .count() as f64
-            / n,
-        rank_correlation: spearman(&est, &truth),
+            .zip(plans.chunks(per.max(1)))
+            .map(|(k, p)| PlannerFit {
+                planner: k.name().to_string(),
+                fit: fit(p, threshold),
+            })
+            .collect(),
     };
     let json = serde_json::to_string_pretty(&result)?;
     if let Some(w) = &args.write {
@@ -248,9 +285,10 @@ pub fn run(args: TrustArgs) -> anyhow::Result<()> {
             threshold,
             result.mode,
             plans.len(),
-            100.0 * result.within_2_steps,
-            result.mean_abs_error_steps,
+            100.0 * result.fit.within_2_steps,
+            result.fit.mean_abs_error_steps,
             result
+                .fit
                 .rank_correlation
                 .map_or("n/a".to_string(), |r| format!("{r:.2}"))
         );

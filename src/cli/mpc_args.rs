@@ -15,9 +15,9 @@ pub struct MpcArgs {
     /// warm-started, until the goal is reached or H model steps have been executed.
     #[arg(long)]
     pub mpc: bool,
-    /// [--mpc] World-model steps executed per replan (each 5 env steps), 1..=H, or `trust` (plan only, with
-    /// an ensemble model and --trust-threshold): execute each plan up to its trust horizon, at least 1.
-    /// Default 1.
+    /// [--mpc] World-model steps executed per replan (each 5 env steps), 1..=H, or `trust`: execute each plan
+    /// up to its ensemble trust horizon, at least 1 (needs an ensemble: the --model file, or the shipped one
+    /// around the shipped model; threshold from --trust-threshold or the ensemble's calibration). Default 1.
     #[arg(long, value_name = "K|trust", allow_hyphen_values = true)]
     pub mpc_execute: Option<String>,
     /// [--mpc] Iterations of each replan. Default: a tenth of the first plan's iterations (at least 1).
@@ -45,11 +45,12 @@ pub struct MpcArgs {
     pub mpc_reset_std: bool,
 }
 
-/// `--mpc-execute K` as a step count (`trust` is refused here: only `plan` handles it, before this).
+/// `--mpc-execute K` as a step count (`trust` is refused here: `plan` and `record` strip it before, and
+/// `bench`/`tune` read it in [`MpcArgs::spec_over`]).
 fn execute_steps(v: &str) -> anyhow::Result<usize> {
     if v == "trust" {
         return Err(usage(
-            "--mpc-execute trust is for `plan --mpc` with an ensemble model and --trust-threshold",
+            "--mpc-execute trust needs an ensemble world model and a trust threshold",
         ));
     }
     let n: i64 = v.parse().map_err(|_| {
@@ -95,8 +96,10 @@ impl MpcArgs {
                 )));
             }
         }
+        let trust = self.trust_execution() || (self.mpc_execute.is_none() && base.trust);
         let spec = MpcSpec {
             execute: match &self.mpc_execute {
+                Some(_) if trust => 1,
                 Some(v) => execute_steps(v)?,
                 None => base.execute,
             },
@@ -116,6 +119,7 @@ impl MpcArgs {
                 None => base.pad,
             },
             reset_cem_std: self.mpc_reset_std || base.reset_cem_std,
+            trust,
         };
         Ok(Some(spec))
     }

@@ -12,7 +12,8 @@ use anyhow::Context as _;
 
 use grasp_explorer::bench::settings::{resolve, TunedSettings};
 use grasp_explorer::env::{EnvKind, Problem, ENV_ACTION_DIM};
-use grasp_explorer::model::{io::default_model_path, load_for_env, WorldModel};
+use grasp_explorer::model::trust_model::load_planning_model;
+use grasp_explorer::model::{io::default_model_path, WorldModel};
 use grasp_explorer::plan::runfile::{self, RunHeader, RunWriter};
 use grasp_explorer::plan::runner::{run_trial_in, Budget, TrialOptions, TrialResult};
 use grasp_explorer::plan::{ModelProblem, PlanError, PlannerKind, PlannerParams};
@@ -82,8 +83,10 @@ pub struct PlanArgs {
     /// cores.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// With an ensemble model file: the disagreement (env units) up to which a plan step is trusted; the
-    /// report then gives the trust horizon beside the members' disagreement and the simulator's divergence.
+    /// The disagreement (env units) up to which a plan step is trusted; the report then gives the trust
+    /// horizon beside the members' disagreement and the simulator's divergence. Default: the threshold
+    /// calibrated for the ensemble (its `.trust.json`). Needs an ensemble: the --model file, or the shipped
+    /// ensemble around the shipped model.
     #[arg(long, allow_hyphen_values = true)]
     pub trust_threshold: Option<f32>,
     #[command(flatten)]
@@ -160,13 +163,22 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         ("--out", args.out.as_deref()),
         ("--save-run", args.save_run.as_deref()),
     ])?;
+    if let Some(t) = args.trust_threshold {
+        plan_trust::check_threshold(t)?;
+    }
     let problem = Problem::generate(env, horizon, args.seed).map_err(|e| usage(e.to_string()))?;
-    let model = load_for_env(env, args.model.as_deref())?;
+    // The shipped ensemble (or an ensemble --model) plans as its designated member, bit for bit; its other
+    // members give the trust figures, the disagreement penalty and adaptive MPC.
+    let wants_ensemble =
+        params.trust_penalty() > 0.0 || trust_exec || args.trust_threshold.is_some();
+    let planning = load_planning_model(env, args.model.as_deref(), true, wants_ensemble)?;
+    let trust_threshold = plan_trust::threshold_for(args.trust_threshold, &planning, env)?;
+    let model = planning.model.clone();
+    let ensemble = planning.ensemble();
     let model_path = args
         .model
         .clone()
         .unwrap_or_else(|| default_model_path(env));
-    let ensemble = plan_trust::ensemble_for(&model_path, args.trust_threshold)?;
     if let Some(mpc) = &mpc {
         let save_run = match &args.save_run {
             Some(path) => {
@@ -201,11 +213,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
             out: args.out.as_deref(),
             save_run,
             parallel: super::planner_pool(args.threads)?,
-            trust: plan_trust::trust_execution(
-                trust_exec,
-                ensemble.as_ref(),
-                args.trust_threshold,
-            )?,
+            trust: plan_trust::trust_execution(trust_exec, ensemble, trust_threshold)?,
         };
         return closed_loop::run(&problem, model, cl);
     }
@@ -272,12 +280,12 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.out {
         write_plan(path, &problem, model.as_ref(), kind, &result)?;
     }
-    let trust = match &ensemble {
+    let trust = match ensemble {
         Some(e) => Some(grasp_explorer::plan::trust::trust_report(
             &problem,
             e,
             &result.model_actions,
-            args.trust_threshold,
+            trust_threshold,
         )?),
         None => None,
     };

@@ -104,6 +104,11 @@ pub struct Overrides {
     /// [all] Bound |a| on normalized actions (default 3; 0 = none).
     #[arg(long)]
     pub action_bound: Option<f32>,
+    /// [grasp, cem] Weight of the ensemble-disagreement penalty (default 0 = off): plans are pushed to where
+    /// the ensemble's members agree. Uses the --model ensemble, or the shipped ensemble around the shipped
+    /// model (docs/trust.md).
+    #[arg(long, allow_hyphen_values = true)]
+    pub trust_penalty: Option<f32>,
 }
 
 pub(super) fn count(name: &str, v: i64) -> anyhow::Result<usize> {
@@ -257,6 +262,18 @@ pub fn apply_overrides(mut params: PlannerParams, o: &Overrides) -> anyhow::Resu
             }
         }
     }
+    if let Some(w) = o.trust_penalty {
+        if !(w.is_finite() && w >= 0.0) {
+            return Err(usage(format!(
+                "--trust-penalty must be a finite number >= 0, got {w}"
+            )));
+        }
+        match &mut params {
+            PlannerParams::Grasp(p) => p.trust_penalty = w,
+            PlannerParams::Cem(p) => p.trust_penalty = w,
+            PlannerParams::Gd(_) | PlannerParams::Latco(_) => {}
+        }
+    }
     if let Some(b) = o.action_bound {
         match &mut params {
             PlannerParams::Grasp(p) => p.action_bound = b,
@@ -294,6 +311,11 @@ pub fn apply_overrides(mut params: PlannerParams, o: &Overrides) -> anyhow::Resu
         flag(set, name, &g);
     }
     flag(o.samples.is_some(), "--samples", &["cem"]);
+    flag(
+        o.trust_penalty.is_some(),
+        "--trust-penalty",
+        &["grasp", "cem"],
+    );
     flag(o.topk.is_some(), "--topk", &["cem"]);
     flag(o.min_std.is_some(), "--min-std", &["cem"]);
     flag(o.init_std.is_some(), "--init-std", &["cem", "gd"]);

@@ -2,30 +2,37 @@
 //! the final plan, its trust horizon (with `--trust-threshold`) and the simulator's divergence step beside
 //! it (`plan::trust`).
 
-use std::path::Path;
-
+use grasp_explorer::env::EnvKind;
 use grasp_explorer::model::ensemble::Ensemble;
-use grasp_explorer::model::io::load_ensemble;
-use grasp_explorer::model::ModelError;
+use grasp_explorer::model::trust_model::PlanningModel;
 use grasp_explorer::plan::mpc::TrustExecution;
 use grasp_explorer::plan::trust::TrustReport;
 
 use super::super::usage;
 
-/// The ensemble behind `model_path`, if it is one. A threshold with a single model is an error (exit 1,
-/// naming the file); a bad threshold is a usage error.
-pub fn ensemble_for(model_path: &Path, threshold: Option<f32>) -> anyhow::Result<Option<Ensemble>> {
-    if let Some(t) = threshold {
-        if !(t.is_finite() && t >= 0.0) {
-            return Err(usage(format!(
-                "--trust-threshold must be a finite number >= 0 (env units), got {t}"
-            )));
-        }
+/// The trust threshold in force: `--trust-threshold` (a usage error unless finite and ≥ 0), else the one
+/// calibrated for the ensemble (its `.trust.json`, a bad one an error naming the file), else none.
+pub fn threshold_for(
+    arg: Option<f32>,
+    planning: &PlanningModel,
+    env: EnvKind,
+) -> anyhow::Result<Option<f32>> {
+    match arg {
+        Some(t) => check_threshold(t).map(Some),
+        None => planning
+            .calibrated_threshold(env)
+            .map_err(anyhow::Error::msg),
     }
-    match load_ensemble(model_path) {
-        Ok(e) => Ok(Some(e)),
-        Err(ModelError::NotEnsemble { .. }) if threshold.is_none() => Ok(None),
-        Err(e) => Err(e.into()),
+}
+
+/// `--trust-threshold` must be finite and ≥ 0 (usage error otherwise).
+pub fn check_threshold(t: f32) -> anyhow::Result<f32> {
+    if t.is_finite() && t >= 0.0 {
+        Ok(t)
+    } else {
+        Err(usage(format!(
+            "--trust-threshold must be a finite number >= 0 (env units), got {t}"
+        )))
     }
 }
 
@@ -54,7 +61,7 @@ pub fn trust_execution(
     }
     let Some(threshold) = threshold else {
         return Err(usage(
-            "--mpc-execute trust needs --trust-threshold X (env units; `model trust` calibrates one)",
+            "--mpc-execute trust needs --trust-threshold X (env units), or an ensemble with a calibration file next to it (`model trust --write`)",
         ));
     };
     let Some(ens) = ens else {

@@ -174,7 +174,32 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
     }
     let problem =
         Problem::generate(env, args.horizon, args.seed).map_err(|e| usage(e.to_string()))?;
-    let model = model::load_for_env(env, args.model.as_deref())?;
+    // `--mpc-execute trust`: the settings execute one step, the ensemble decides how many.
+    let trust_exec = args.mpc.mpc && args.mpc.trust_execution();
+    let planning =
+        model::trust_model::load_planning_model(env, args.model.as_deref(), false, trust_exec)?;
+    let trust = if trust_exec {
+        let threshold = planning
+            .calibrated_threshold(env)
+            .map_err(anyhow::Error::msg)?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--mpc-execute trust needs a trust calibration next to the ensemble (`model trust --write`)"
+                )
+            })?;
+        Some(grasp_explorer::plan::mpc::TrustExecution {
+            ensemble: std::sync::Arc::new(
+                planning
+                    .ensemble()
+                    .cloned()
+                    .expect("an ensemble was required"),
+            ),
+            threshold,
+        })
+    } else {
+        None
+    };
+    let model = planning.model;
     let spec = RecordSpec {
         problem,
         lanes,
@@ -193,7 +218,13 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
     };
 
     let open_loop = grasp_explorer::plan::runner::Budget::iters(spec.lanes[0].iterations);
-    let mpc = args.mpc.settings(args.horizon, open_loop)?;
+    let mpc = if trust_exec {
+        let mut plain = args.mpc.clone();
+        plain.mpc_execute = None;
+        plain.settings(args.horizon, open_loop)?
+    } else {
+        args.mpc.settings(args.horizon, open_loop)?
+    };
     if mpc.is_some() && kinds.len() > 1 {
         return Err(usage(
             "record --mpc takes one planner (--planner), not a list",
@@ -209,10 +240,12 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
         pb.set_message(format!("{} frames", p.frames));
     };
     let (result, episode) = match &mpc {
-        Some(m) => match record::record_mpc(&spec, m, model, &args.out, &parallel, on_progress) {
-            Ok((s, ep)) => (Ok(s), Some(ep)),
-            Err(e) => (Err(e), None),
-        },
+        Some(m) => {
+            match record::record_mpc(&spec, m, trust, model, &args.out, &parallel, on_progress) {
+                Ok((s, ep)) => (Ok(s), Some(ep)),
+                Err(e) => (Err(e), None),
+            }
+        }
         None => (
             record::record_in(&spec, model, &args.out, &parallel, on_progress),
             None,

@@ -138,8 +138,12 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
             .with_context(|| format!("--write {}: cannot write there", w.display()))?;
     }
     check_writable(&out)?;
-    let (model, model_id) = load_model(env, c)?;
-    let mut exec = Executor::new(env, model);
+    let run_model = load_model(env, c, &contenders)?;
+    let trust_note = run_model.describe_trust();
+    let mut exec = Executor::new(env, run_model.model);
+    if let Some(t) = run_model.trust {
+        exec.set_trust(t);
+    }
     let mut config = BenchConfig {
         env,
         contenders,
@@ -147,10 +151,10 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         problems,
         seed: tuning_seed(c.seed).map_err(bench_err)?,
         budget: parse_budget(c)?,
-        model: model_id,
+        model: run_model.id,
         settings_source: match &args.from {
-            Some(p) => format!("tuning grid ({grid_origin}) on {}", p.display()),
-            None => format!("tuning grid ({grid_origin}) on preset defaults"),
+            Some(p) => format!("tuning grid ({grid_origin}) on {}{trust_note}", p.display()),
+            None => format!("tuning grid ({grid_origin}) on preset defaults{trust_note}"),
         },
     };
     config.problem_seed(problems - 1).map_err(bench_err)?;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::fast::MlpModel;
 use super::info::ModelInfo;
 use super::rollout::{rollout, RolloutTape};
-use super::WorldModel;
+use super::{Tape, WorldModel};
 use crate::env::EnvKind;
 
 /// The file-level format version of an ensemble file (single models stay version 1).
@@ -106,6 +106,16 @@ impl Ensemble {
         self.designated
     }
 
+    /// The members other than the designated one, in file order.
+    pub fn others(&self) -> impl Iterator<Item = &MlpModel> {
+        let d = self.designated;
+        self.members
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| *i != d)
+            .map(|(_, m)| m)
+    }
+
     /// The member planners use.
     pub fn designated_model(&self) -> &MlpModel {
         &self.members[self.designated]
@@ -165,6 +175,59 @@ impl Ensemble {
             &self.rollouts(start, actions, horizon),
             self.designated,
         )
+    }
+}
+
+/// An ensemble plans as its designated member, bit for bit: every call goes to that member, so a planner
+/// given the ensemble finds the same plans as one given the member, and can reach the others through
+/// [`WorldModel::ensemble`].
+impl WorldModel for Ensemble {
+    fn env(&self) -> Option<EnvKind> {
+        Some(self.env())
+    }
+    fn state_dim(&self) -> usize {
+        self.designated_model().state_dim()
+    }
+    fn action_dim(&self) -> usize {
+        self.designated_model().action_dim()
+    }
+    fn forward(&self, states: &[f32], actions: &[f32], out: &mut [f32], tape: &mut Tape) {
+        self.designated_model().forward(states, actions, out, tape);
+    }
+    fn forward_no_grad(
+        &self,
+        states: &[f32],
+        actions: &[f32],
+        out: &mut [f32],
+        scratch: &mut Tape,
+    ) {
+        self.designated_model()
+            .forward_no_grad(states, actions, out, scratch);
+    }
+    fn vjp(
+        &self,
+        tape: &Tape,
+        grad_out: &[f32],
+        grad_states: Option<&mut [f32]>,
+        grad_actions: Option<&mut [f32]>,
+    ) {
+        self.designated_model()
+            .vjp(tape, grad_out, grad_states, grad_actions);
+    }
+    fn encode_state(&self, env_state: &[f32]) -> Vec<f32> {
+        self.designated_model().encode_state(env_state)
+    }
+    fn decode_state(&self, model_state: &[f32]) -> Vec<f32> {
+        self.designated_model().decode_state(model_state)
+    }
+    fn encode_actions(&self, env_actions: &[f32]) -> Vec<f32> {
+        self.designated_model().encode_actions(env_actions)
+    }
+    fn decode_actions(&self, model_actions: &[f32]) -> Vec<f32> {
+        self.designated_model().decode_actions(model_actions)
+    }
+    fn ensemble(&self) -> Option<&Ensemble> {
+        Some(self)
     }
 }
 

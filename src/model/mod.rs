@@ -93,6 +93,12 @@ pub trait WorldModel: Send + Sync {
     /// Flat normalized model actions → flat env actions (what the simulator executes).
     fn decode_actions(&self, model_actions: &[f32]) -> Vec<f32>;
 
+    /// The ensemble this model plans as the designated member of, if it is one (planners' disagreement
+    /// penalty and adaptive MPC read the other members through it). Default: none.
+    fn ensemble(&self) -> Option<&ensemble::Ensemble> {
+        None
+    }
+
     /// Convenience: batched prediction without keeping a tape.
     fn predict(&self, states: &[f32], actions: &[f32]) -> Vec<f32> {
         let mut out = vec![0.0; states.len()];

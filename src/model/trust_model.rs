@@ -177,6 +177,98 @@ pub fn load_model_with_trust(
     Ok((model, lookup))
 }
 
+/// A planning model as planners get it, and the ensemble file behind it when it is one.
+#[derive(Clone)]
+pub struct PlanningModel {
+    /// The model planners use: an [`Ensemble`] (planning as its designated member, bit for bit) or one
+    /// model.
+    pub model: Arc<dyn WorldModel>,
+    /// The ensemble file, when `model` is an ensemble (its calibration sits next to it).
+    pub ensemble_path: Option<PathBuf>,
+}
+
+impl PlanningModel {
+    /// The ensemble, when the model is one.
+    pub fn ensemble(&self) -> Option<&Ensemble> {
+        self.model.ensemble()
+    }
+
+    /// The trust threshold calibrated for the ensemble (its `.trust.json`), if there is one.
+    pub fn calibrated_threshold(&self, env: EnvKind) -> Result<Option<f32>, String> {
+        match &self.ensemble_path {
+            Some(p) if calibration_path(p).exists() => {
+                read_threshold(&calibration_path(p), env).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Loads `env`'s planning model from `path` (default: the shipped model). An ensemble file loads as its
+/// ensemble. A single model loads as itself; with `with_shipped_ensemble` the shipped ensemble is used
+/// instead when its designated member is that model (same weights) — so planning is unchanged and the other
+/// members are at hand. Err(reason) when `require_ensemble` and there is none, naming the fix.
+pub fn load_planning_model(
+    env: EnvKind,
+    path: Option<&Path>,
+    with_shipped_ensemble: bool,
+    require_ensemble: bool,
+) -> Result<PlanningModel, super::ModelError> {
+    use super::io::{load_env_model, ModelError};
+    let file = path.map_or_else(|| default_model_path(env), Path::to_path_buf);
+    match load_ensemble(&file) {
+        Ok(e) if e.env() != env => {
+            return Err(ModelError::WrongEnv {
+                path: file,
+                expected: env,
+                got: e.env(),
+            })
+        }
+        Ok(e) => {
+            return Ok(PlanningModel {
+                model: Arc::new(e),
+                ensemble_path: Some(file),
+            })
+        }
+        Err(ModelError::NotEnsemble { .. }) => {}
+        Err(other) => return Err(other),
+    }
+    let single = load_env_model(env, Some(&file))?;
+    let shipped = shipped_ensemble_path(env);
+    let explicit_other = path.is_some_and(|p| p != default_model_path(env));
+    if (with_shipped_ensemble || require_ensemble) && !explicit_other && shipped.exists() {
+        match load_ensemble(&shipped) {
+            Ok(e) if e.env() == env && e.designated_model().layers() == single.layers() => {
+                return Ok(PlanningModel {
+                    model: Arc::new(e),
+                    ensemble_path: Some(shipped),
+                })
+            }
+            Ok(_) if require_ensemble => {
+                return Err(ModelError::Invalid {
+                    path: shipped,
+                    reason: format!(
+                        "its designated member is not the planning model {}; rebuild it with `grasp-explorer \
+                         train --env {} --ensemble 5 --designated-model {}`",
+                        file.display(),
+                        env.name(),
+                        file.display()
+                    ),
+                })
+            }
+            Err(e) if require_ensemble => return Err(e),
+            _ => {}
+        }
+    }
+    if require_ensemble {
+        return Err(ModelError::NotEnsemble { path: file });
+    }
+    Ok(PlanningModel {
+        model: Arc::new(single),
+        ensemble_path: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -135,6 +135,7 @@ impl CemPlanner {
         warm: Option<&WarmStart>,
     ) -> Result<Self, PlanError> {
         PlannerParams::Cem(params.clone()).validate()?;
+        PlannerParams::Cem(params.clone()).check_model(model.as_ref())?;
         problem.check(model.as_ref())?;
         let plan = problem.horizon * model.action_dim();
         let (mut mean, mut std) = (vec![0.0; plan], vec![params.init_std; plan]);
@@ -238,6 +239,7 @@ impl CemPlanner {
             &self.s0,
             &self.goal,
             &self.weights,
+            self.params.trust_penalty,
             &self.parallel,
         );
         top_elites(self.batch.costs(), topk, &mut self.order);
@@ -292,6 +294,7 @@ impl Planner for CemPlanner {
         match params {
             PlannerParams::Cem(p) => {
                 PlannerParams::Cem(p.clone()).validate()?;
+                PlannerParams::Cem(p.clone()).check_model(self.model.as_ref())?;
                 self.params = p;
                 Ok(())
             }

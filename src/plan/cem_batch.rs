@@ -23,6 +23,10 @@ struct Chunk {
     next: Vec<f32>,
     scratch: Tape,
     costs: Vec<f32>,
+    /// With the disagreement penalty: the other ensemble members' current states, one buffer per member.
+    others: Vec<Vec<f32>>,
+    /// Per sample: Σ_t Σ_m ‖w ⊙ (s_t^m − s_t)‖² so far.
+    spread: Vec<f32>,
 }
 
 /// N plans of T × K actions, time-major, and their costs.
@@ -71,17 +75,29 @@ impl SampleBatch {
         }
     }
 
-    /// Rolls every plan out from `s0` and scores it: cost_i = Σ_j w_j (s_T,i,j − g_j)². Splits the plans
-    /// into one chunk per pool thread.
+    /// Rolls every plan out from `s0` and scores it: cost_i = Σ_j w_j (s_T,i,j − g_j)², plus, with a
+    /// disagreement penalty λ > 0 and an ensemble model, λ/(T(M−1)) Σ_t Σ_m Σ_j w_j (s^m_t,i,j − s_t,i,j)²
+    /// over the other members' rollouts of the same plan. Splits the plans into one chunk per pool thread.
+    #[allow(clippy::too_many_arguments)]
     pub fn evaluate(
         &mut self,
         model: &dyn WorldModel,
         s0: &[f32],
         goal: &[f32],
         weights: &[f32],
+        penalty: f32,
         parallel: &Parallel,
     ) {
         let (n, horizon, k, d) = (self.n, self.horizon, self.k, model.state_dim());
+        let others: Vec<&dyn WorldModel> = match model.ensemble() {
+            Some(e) if penalty > 0.0 => e.others().map(|m| m as &dyn WorldModel).collect(),
+            _ => Vec::new(),
+        };
+        let scale = if others.is_empty() {
+            0.0
+        } else {
+            penalty / (horizon.max(1) * others.len()) as f32
+        };
         let parts = parallel.threads().clamp(1, n.max(1));
         self.chunks.resize_with(parts, Chunk::default);
         for (p, c) in self.chunks.iter_mut().enumerate() {
@@ -95,14 +111,36 @@ impl SampleBatch {
                 c.cur.extend_from_slice(s0);
             }
             c.next.resize(rows * d, 0.0);
+            c.others.resize_with(others.len(), Vec::new);
+            for o in &mut c.others {
+                o.clone_from(&c.cur);
+            }
+            c.spread.clear();
+            c.spread.resize(rows, 0.0);
             for t in 0..horizon {
                 let a = &samples[(t * n + c.lo) * k..(t * n + c.hi) * k];
                 model.forward_no_grad(&c.cur, a, &mut c.next, &mut c.scratch);
                 std::mem::swap(&mut c.cur, &mut c.next);
+                for (m, cur_m) in others.iter().zip(&mut c.others) {
+                    m.forward_no_grad(cur_m, a, &mut c.next, &mut c.scratch);
+                    std::mem::swap(cur_m, &mut c.next);
+                    for ((sp, sm), s) in c
+                        .spread
+                        .iter_mut()
+                        .zip(cur_m.chunks_exact(d))
+                        .zip(c.cur.chunks_exact(d))
+                    {
+                        *sp += wsq_dist(sm, s, weights);
+                    }
+                }
             }
             c.costs.clear();
-            c.costs
-                .extend(c.cur.chunks_exact(d).map(|s| wsq_dist(s, goal, weights)));
+            c.costs.extend(
+                c.cur
+                    .chunks_exact(d)
+                    .zip(&c.spread)
+                    .map(|(s, sp)| wsq_dist(s, goal, weights) + scale * sp),
+            );
         });
         self.costs.clear();
         for c in &self.chunks {
@@ -182,5 +220,73 @@ mod tests {
         batch.elite_stats(&elites, &mut m1, &mut v1);
         super::super::cem::elite_stats(&plan_major, plan, &elites, &mut m2, &mut v2);
         assert_eq!((m1, v1), (m2, v2));
+    }
+
+    /// A Wall ensemble of untrained members (seeds given; equal seeds give equal members).
+    fn ensemble(seeds: &[u64]) -> crate::model::ensemble::Ensemble {
+        use crate::model::info::Activation;
+        use crate::model::mlp::untrained;
+        let members = seeds
+            .iter()
+            .map(|&s| untrained(crate::env::EnvKind::Wall, &[16, 12], Activation::Silu, s).unwrap())
+            .collect();
+        crate::model::ensemble::Ensemble::new(members, 0, false).unwrap()
+    }
+
+    fn costs(model: &dyn WorldModel, penalty: f32, mean: &[f32], horizon: usize) -> Vec<f32> {
+        let (d, k) = (model.state_dim(), model.action_dim());
+        let std = vec![0.5; mean.len()];
+        let mut batch = SampleBatch::default();
+        batch.draw(mean, &std, 6, horizon, k, 3.0, &mut rng_for(5, "cem"));
+        let s0 = vec![0.3; d];
+        let goal = vec![-0.2; d];
+        let weights: Vec<f32> = (0..d).map(|j| 1.0 + j as f32).collect();
+        batch.evaluate(model, &s0, &goal, &weights, penalty, &Parallel::single());
+        batch.costs().to_vec()
+    }
+
+    #[test]
+    fn the_disagreement_penalty_adds_the_members_spread_and_nothing_when_they_agree() {
+        let horizon = 4;
+        let agree = ensemble(&[7, 7, 7]);
+        let k = agree.action_dim();
+        let mean: Vec<f32> = (0..horizon * k).map(|i| (i as f32 * 0.3).cos()).collect();
+        let alone = costs(agree.designated_model(), 0.0, &mean, horizon);
+        assert_eq!(
+            costs(&agree, 5.0, &mean, horizon),
+            alone,
+            "identical members add nothing"
+        );
+        let differ = ensemble(&[7, 8, 9]);
+        let plain = costs(&differ, 0.0, &mean, horizon);
+        assert_eq!(plain, alone, "an ensemble plans as its designated member");
+        let penalized = costs(&differ, 5.0, &mean, horizon);
+        // Sample 0 is the mean itself: its penalty by hand, from the members' own rollouts.
+        let d = differ.state_dim();
+        let weights: Vec<f32> = (0..d).map(|j| 1.0 + j as f32).collect();
+        let roll = |m: &dyn WorldModel| {
+            let mut s = vec![0.3; d];
+            let mut out = Vec::new();
+            for t in 0..horizon {
+                s = m.predict(&s, &mean[t * k..(t + 1) * k]);
+                out.push(s.clone());
+            }
+            out
+        };
+        let reference = roll(differ.designated_model());
+        let mut spread = 0.0f32;
+        for m in differ.others() {
+            for (a, b) in roll(m).iter().zip(&reference) {
+                spread += wsq_dist(a, b, &weights);
+            }
+        }
+        let expected = 5.0 * spread / (horizon * 2) as f32;
+        assert!(expected > 0.0);
+        let got = penalized[0] - plain[0];
+        assert!(
+            (got - expected).abs() <= 1e-4 * expected.max(1.0),
+            "{got} vs {expected}"
+        );
+        assert!(penalized.iter().zip(&plain).all(|(p, q)| p > q));
     }
 }

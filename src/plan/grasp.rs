@@ -21,6 +21,7 @@ use rand_distr::StandardNormal;
 use super::adam::Adam;
 use super::emit::{self, Parts};
 use super::grasp_sync::{CemSync, CemSyncSettings, GdSync};
+use super::grasp_trust::DisagreementTerm;
 use super::serial::{all_finite, clamp_abs, wsq_dist, SerialRollout};
 use super::{
     InForce, LossTerms, ModelProblem, Phase, PlanError, Planner, PlannerParams, Snapshot,
@@ -134,6 +135,8 @@ pub struct LiftedPlanner {
     report: SerialRollout,
     gd_sync: GdSync,
     cem_sync: CemSync,
+    /// The ensemble-disagreement penalty (`trust_penalty`), when on.
+    trust: DisagreementTerm,
     loss: LossTerms,
     in_force: InForce,
     rollout_iteration: usize,
@@ -177,6 +180,7 @@ impl LiftedPlanner {
             }
         };
         params.validate()?;
+        params.check_model(model.as_ref())?;
         problem.check(model.as_ref())?;
         let (d, k, t_len) = (model.state_dim(), model.action_dim(), problem.horizon);
         let mut rng = rng_for(seed, stream);
@@ -240,6 +244,7 @@ impl LiftedPlanner {
             report: SerialRollout::default(),
             gd_sync: GdSync::default(),
             cem_sync: CemSync::default(),
+            trust: DisagreementTerm::default(),
             loss: LossTerms::default(),
             in_force: InForce::default(),
             rollout_iteration: 0,
@@ -293,6 +298,17 @@ impl LiftedPlanner {
         self.loss.dynamics = dyn_sum * inv_d;
         self.loss.goal = goal_sum * inv_d;
         self.loss.total = self.loss.dynamics + gamma * self.loss.goal;
+        let penalty = self.trust.evaluate(
+            self.model.as_ref(),
+            self.params.trust_penalty(),
+            &self.states[..t_len * d],
+            &self.actions,
+            &self.pred,
+            &self.weights,
+        );
+        if penalty != 0.0 {
+            self.loss.total += penalty;
+        }
     }
 
     /// Gradients of L at the evaluated variables: actions always; free states by the stop-grad rule
@@ -309,11 +325,21 @@ impl LiftedPlanner {
         {
             *g = c * (r + gamma * q);
         }
+        self.trust
+            .add_to_grad_out(c, &self.pred, &self.weights, &mut self.grad_out);
         self.model.vjp(
             &self.tape,
             &self.grad_out,
             state_grad.then_some(&mut self.grad_in[..]),
             Some(&mut self.grad_actions),
+        );
+        self.trust.add_member_vjps(
+            self.model.as_ref(),
+            c,
+            &self.pred,
+            &self.weights,
+            &mut self.grad_actions,
+            state_grad.then_some(&mut self.grad_in[..]),
         );
         let inner = t_len.saturating_sub(1) * d;
         for i in 0..inner {
@@ -532,6 +558,7 @@ impl Planner for LiftedPlanner {
             });
         }
         params.validate()?;
+        params.check_model(self.model.as_ref())?;
         if let (PlannerParams::Grasp(old), PlannerParams::Grasp(new)) = (&self.params, &params) {
             if old.state_step != new.state_step {
                 // Moments gathered under the other step point the wrong way.

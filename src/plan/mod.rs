@@ -10,6 +10,7 @@ mod emit;
 pub mod gd;
 pub mod grasp;
 mod grasp_sync;
+mod grasp_trust;
 pub mod latco;
 pub mod mpc;
 pub mod mpc_planner;

@@ -110,6 +110,10 @@ pub struct GraspParams {
     /// world models extrapolate badly outside the data, so unbounded optimizers exploit them. ≥ 0,
     /// default 3 (see `DEFAULT_ACTION_BOUND`).
     pub action_bound: f32,
+    /// Weight λ of the ensemble-disagreement penalty (docs/trust.md): adds λ/(D(M−1)) Σ_t Σ_m
+    /// ‖w ⊙ (F_m(s̄_t, a_t) − F(s̄_t, a_t))‖² over the other members m to the lifted loss, so actions stay where
+    /// the members agree. Needs an ensemble model. ≥ 0, default 0 (off).
+    pub trust_penalty: f32,
 }
 
 impl Default for GraspParams {
@@ -139,6 +143,7 @@ impl Default for GraspParams {
             init_noise: 0.0,
             rollout_every: 10,
             action_bound: DEFAULT_ACTION_BOUND,
+            trust_penalty: 0.0,
         }
     }
 }
@@ -159,6 +164,10 @@ pub struct CemParams {
     /// world models extrapolate badly outside the data, so unbounded optimizers exploit them. ≥ 0,
     /// default 3 (see `DEFAULT_ACTION_BOUND`).
     pub action_bound: f32,
+    /// Weight λ of the ensemble-disagreement penalty (docs/trust.md): each sample's cost gains
+    /// λ/(T(M−1)) Σ_t Σ_m ‖w ⊙ (s_t^m − s_t)‖² over the other members' rollouts m, so plans stay where the
+    /// members agree. Costs M rollouts per sample. Needs an ensemble model. ≥ 0, default 0 (off).
+    pub trust_penalty: f32,
 }
 
 impl Default for CemParams {
@@ -169,6 +178,7 @@ impl Default for CemParams {
             init_std: 1.0,
             min_std: 0.0,
             action_bound: DEFAULT_ACTION_BOUND,
+            trust_penalty: 0.0,
         }
     }
 }
@@ -264,6 +274,29 @@ impl PlannerParams {
         }
     }
 
+    /// The ensemble-disagreement penalty weight in force (0 = off; only GRASP and CEM have one).
+    pub fn trust_penalty(&self) -> f32 {
+        match self {
+            PlannerParams::Grasp(p) => p.trust_penalty,
+            PlannerParams::Cem(p) => p.trust_penalty,
+            PlannerParams::Gd(_) | PlannerParams::Latco(_) => 0.0,
+        }
+    }
+
+    /// Checks what the settings need of the model: a disagreement penalty needs an ensemble.
+    pub fn check_model(&self, model: &dyn crate::model::WorldModel) -> Result<(), PlanError> {
+        let w = self.trust_penalty();
+        if w > 0.0 && model.ensemble().is_none() {
+            return Err(PlanError::InvalidParam {
+                name: "trust_penalty",
+                value: w.to_string(),
+                expected: "needs an ensemble world model (`train --ensemble`, or the shipped \
+                           assets/models/<env>-ensemble.safetensors); use 0 with a single model",
+            });
+        }
+        Ok(())
+    }
+
     /// The planner family's name.
     pub fn family(&self) -> &'static str {
         match self {
@@ -336,6 +369,7 @@ impl PlannerParams {
                 pos("cem_sync_var_min", p.cem_sync_var_min)?;
                 at_least("rollout_every", p.rollout_every, 1, "must be >= 1")?;
                 nonneg("action_bound", p.action_bound)?;
+                nonneg("trust_penalty", p.trust_penalty)?;
                 pos("sync_lr", p.sync_lr)?;
                 at_least("sync_every", p.sync_every, 1, "must be >= 1")?;
                 at_least("sync_steps", p.sync_steps, 1, "must be >= 1")?;
@@ -365,6 +399,7 @@ impl PlannerParams {
                 }
                 pos("init_std", p.init_std)?;
                 nonneg("action_bound", p.action_bound)?;
+                nonneg("trust_penalty", p.trust_penalty)?;
                 nonneg("min_std", p.min_std)
             }
             PlannerParams::Gd(p) => {

@@ -15,7 +15,7 @@ use super::hud::LossHistory;
 use super::session::{push, validate, video_width, Output, Progress, RecordSpec, RecordSummary};
 use super::RecordError;
 use crate::model::WorldModel;
-use crate::plan::mpc::{run_mpc_in, MpcResult, MpcSettings};
+use crate::plan::mpc::{run_mpc_trusting, MpcResult, MpcSettings, TrustExecution};
 use crate::plan::{Phase, Snapshot};
 
 /// Draws and hands over frames while the episode runs.
@@ -91,11 +91,14 @@ impl Drawer {
     }
 }
 
-/// Records the closed-loop episode of `spec`'s single lane under `mpc` into `out`. Nothing appears at `out`
-/// unless the whole recording succeeds. Returns the summary and the episode.
+/// Records the closed-loop episode of `spec`'s single lane under `mpc` into `out` (executing each plan up
+/// to its trust horizon when `trust` is given). Nothing appears at `out` unless the whole recording
+/// succeeds. Returns the summary and the episode.
+#[allow(clippy::too_many_arguments)]
 pub fn record_mpc(
     spec: &RecordSpec,
     mpc: &MpcSettings,
+    trust: Option<TrustExecution>,
     model: Arc<dyn WorldModel>,
     out: &Path,
     parallel: &crate::plan::Parallel,
@@ -143,13 +146,14 @@ pub fn record_mpc(
     let total = mpc.first.max_iters.unwrap_or(0)
         + mpc.replan.max_iters.unwrap_or(0) * mpc.max_plans(spec.problem.horizon).saturating_sub(1);
     let (mut failed, mut done) = (None, 0usize);
-    let episode = run_mpc_in(
+    let episode = run_mpc_trusting(
         &spec.problem,
         model,
         &lane.params,
         spec.seed,
         mpc,
         parallel,
+        trust,
         |view, snap| {
             if failed.is_some() {
                 return;
@@ -251,6 +255,7 @@ mod tests {
         let (s, ep) = record_mpc(
             &spec,
             &mpc,
+            None,
             model,
             &out,
             &crate::plan::Parallel::single(),
@@ -270,6 +275,7 @@ mod tests {
         let e = record_mpc(
             &two,
             &mpc,
+            None,
             m2,
             &dir.path().join("x.gif"),
             &crate::plan::Parallel::single(),

@@ -71,6 +71,10 @@ pub struct CommonArgs {
     /// Closed-loop flags: with --mpc every contender runs as an MPC episode (labelled `<planner>+mpc`).
     #[command(flatten)]
     pub mpc: crate::cli::mpc_args::MpcArgs,
+    /// [--mpc-execute trust] The ensemble disagreement (env units) up to which a plan step is trusted.
+    /// Default: the threshold calibrated for the ensemble (its `.trust.json`).
+    #[arg(long, value_name = "X", allow_hyphen_values = true)]
+    pub trust_threshold: Option<f32>,
 }
 
 /// Converts a benchmark error: bad settings are usage errors (exit 2), the rest runtime errors (exit 1).
@@ -248,20 +252,87 @@ pub fn command_line() -> String {
     args.join(" ")
 }
 
-/// Loads the model and its identity string.
+/// The planning model of a run, its identity string, and the ensemble and threshold of adaptive MPC.
+pub struct RunModel {
+    /// What the planners use (an ensemble when a contender needs one; it plans as its designated member).
+    pub model: std::sync::Arc<dyn grasp_explorer::model::WorldModel>,
+    /// The model file's identity (`model_identity`).
+    pub id: String,
+    /// Set when a contender executes adaptively (`--mpc-execute trust`).
+    pub trust: Option<grasp_explorer::plan::mpc::TrustExecution>,
+}
+
+impl RunModel {
+    /// What the run's provenance says about the trust settings ("" when none are used).
+    pub fn describe_trust(&self) -> String {
+        self.trust.as_ref().map_or_else(String::new, |t| {
+            format!(" — adaptive MPC: trust threshold {}", t.threshold)
+        })
+    }
+}
+
+/// Loads the model (as an ensemble when a contender has a disagreement penalty or executes adaptively: the
+/// --model ensemble, or the shipped one around the shipped model) and its identity string.
 pub fn load_model(
     env: EnvKind,
     c: &CommonArgs,
-) -> anyhow::Result<(
-    std::sync::Arc<dyn grasp_explorer::model::WorldModel>,
-    String,
-)> {
-    let model = grasp_explorer::model::load_for_env(env, c.model.as_deref())?;
+    contenders: &[Contender],
+) -> anyhow::Result<RunModel> {
+    let adaptive = contenders
+        .iter()
+        .any(|k| k.mpc.as_ref().is_some_and(|m| m.trust));
+    let penalty = contenders.iter().any(|k| k.params.trust_penalty() > 0.0);
+    if let Some(t) = c.trust_threshold {
+        if !adaptive {
+            return Err(usage(
+                "--trust-threshold applies to --mpc --mpc-execute trust",
+            ));
+        }
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(usage(format!(
+                "--trust-threshold must be a finite number >= 0 (env units), got {t}"
+            )));
+        }
+    }
+    let planning = grasp_explorer::model::trust_model::load_planning_model(
+        env,
+        c.model.as_deref(),
+        false,
+        adaptive || penalty,
+    )?;
+    let trust = if adaptive {
+        let threshold = match c.trust_threshold {
+            Some(t) => t,
+            None => planning
+                .calibrated_threshold(env)
+                .map_err(anyhow::Error::msg)?
+                .ok_or_else(|| {
+                    usage(
+                        "--mpc-execute trust needs --trust-threshold X, or an ensemble with a calibration \
+                         file next to it (`model trust --write`)",
+                    )
+                })?,
+        };
+        let ensemble = planning
+            .ensemble()
+            .cloned()
+            .expect("an ensemble was required");
+        Some(grasp_explorer::plan::mpc::TrustExecution {
+            ensemble: std::sync::Arc::new(ensemble),
+            threshold,
+        })
+    } else {
+        None
+    };
     let path = c
         .model
         .clone()
         .unwrap_or_else(|| grasp_explorer::model::io::default_model_path(env));
-    Ok((model, model_identity(&path).map_err(bench_err)?))
+    Ok(RunModel {
+        model: planning.model,
+        id: model_identity(&path).map_err(bench_err)?,
+        trust,
+    })
 }
 
 /// Calibrates --scale-iters (or adopts the budget of the run being resumed, so the trials stay identical).

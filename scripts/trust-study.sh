@@ -1,0 +1,48 @@
+#!/bin/sh
+# The measurements of issue 17 (docs/trust.md), resumable: rerun it and finished parts are skipped.
+#   check   — the shipped ensembles' calibrated thresholds on 10 evaluation problems × grasp/cem/gd, per planner
+#   mpc     — adaptive MPC (--mpc-execute trust) on the closed-loop tables' problems, settings and budgets
+#   penalty — the disagreement penalty: weight chosen by `tune` on tuning seeds, then 50 evaluation problems
+# Arguments: PART ENV... (default: all parts, all envs; penalty runs on wall and pusht only), e.g. two cores:
+#   scripts/trust-study.sh mpc wall pusht & scripts/trust-study.sh penalty wall pusht &
+B=${B:-target/release/grasp-explorer}
+O=${OUT:-runs/trust-study}
+cd "$(dirname "$0")/.."
+mkdir -p $O
+horizon() { case $1 in pusht) echo 50 ;; *) echo 100 ;; esac; }
+check() {
+  e=$1; f=$O/$e-check.json
+  [ -f $f ] && return
+  t=$(python3 -c "import json;print(json.load(open('assets/models/$e-ensemble.trust.json'))['threshold'])")
+  $B model trust --env $e --model assets/models/$e-ensemble.safetensors --problems 10 --check $t --write $f \
+     > $O/$e-check.log 2>&1 || exit 1
+}
+mpc() {
+  e=$1; h=$(horizon $e)
+  $B bench --env $e --planners grasp,cem,gd --horizons $h --problems 50 --seed 0 --mpc --mpc-execute trust \
+     --tuned docs/results/$e-mpc-tune/tuned.json --budget-file docs/results/$e-full-calib/budget.json \
+     --out $O/$e-mpc-trust --resume > $O/$e-mpc-trust.log 2>&1 || exit 1
+}
+penalty() {
+  e=$1; h=$(horizon $e)
+  case $e in wall|pusht) ;; *) return ;; esac
+  $B tune --env $e --planners grasp,cem --horizons $h --problems 10 --grid assets/grids/trust-penalty.json \
+     --from assets/tuned/$e.json --budget-file docs/results/$e-full-calib/budget.json \
+     --out $O/$e-penalty-tune --resume > $O/$e-penalty-tune.log 2>&1 || exit 1
+  $B bench --env $e --planners grasp,cem --horizons $h --problems 50 --seed 0 \
+     --tuned $O/$e-penalty-tune/tuned.json --budget-file docs/results/$e-full-calib/budget.json \
+     --out $O/$e-penalty --resume > $O/$e-penalty.log 2>&1 || exit 1
+}
+part=${1:-all}; [ $# -gt 0 ] && shift
+[ $# -gt 0 ] || set -- wall pointmaze pusht
+for e in "$@"; do
+  case $e in wall|pointmaze|pusht) ;; *) echo "trust-study: unknown env '$e' (wall, pointmaze, pusht)" >&2; exit 2 ;; esac
+done
+for e in "$@"; do
+  case $part in
+    check|mpc|penalty) $part $e ;;
+    all) check $e; mpc $e; penalty $e ;;
+    *) echo "trust-study: unknown part '$part' (check, mpc, penalty, all)" >&2; exit 2 ;;
+  esac
+done
+echo "trust-study $part $*: done"

@@ -41,6 +41,11 @@ pub struct MpcSpec {
     /// least `execute` = 1 step) with the executor's ensemble and threshold. Default off.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub trust: bool,
+    /// With `trust`: this contender's threshold (env units, ≥ 0; 0 executes one step per plan, as
+    /// `execute = 1`), e.g. a `tune` grid axis `mpc.trust_threshold`. None (default) = the run's threshold
+    /// (`--trust-threshold`, else the ensemble's calibration).
+    #[serde(default)]
+    pub trust_threshold: Option<f32>,
 }
 
 impl Default for MpcSpec {
@@ -53,6 +58,7 @@ impl Default for MpcSpec {
             pad: Pad::Zeros,
             reset_cem_std: false,
             trust: false,
+            trust_threshold: None,
         }
     }
 }
@@ -70,6 +76,18 @@ impl MpcSpec {
             return Err(BenchError::Config(
                 "--mpc-execute, --mpc-iters and --mpc-window must be >= 1".into(),
             ));
+        }
+        if let Some(t) = self.trust_threshold {
+            if !self.trust {
+                return Err(BenchError::Config(
+                    "mpc.trust_threshold applies to adaptive MPC: add --mpc-execute trust".into(),
+                ));
+            }
+            if !(t.is_finite() && t >= 0.0) {
+                return Err(BenchError::Config(format!(
+                    "mpc.trust_threshold must be a finite number >= 0 (env units), got {t}"
+                )));
+            }
         }
         Ok(())
     }
@@ -127,7 +145,10 @@ pub fn run_trial(
     let settings = spec.settings(key.horizon, budget)?;
     let trust = match (spec.trust, trust) {
         (false, _) => None,
-        (true, Some(t)) => Some(t.clone()),
+        (true, Some(t)) => Some(TrustExecution {
+            threshold: spec.trust_threshold.unwrap_or(t.threshold),
+            ..t.clone()
+        }),
         (true, None) => {
             return Err(BenchError::Config(format!(
                 "trial '{key}': --mpc-execute trust needs an ensemble world model and a trust threshold"
@@ -195,5 +216,74 @@ mod tests {
             ..Default::default()
         };
         assert!(big.settings(50, total).is_err());
+    }
+
+    #[test]
+    fn adaptive_trials_need_an_ensemble_and_a_contenders_threshold_overrides_the_runs() {
+        use crate::model::ensemble::Ensemble;
+        use crate::model::info::Activation;
+        use crate::model::mlp::untrained;
+        let bad = MpcSpec {
+            trust_threshold: Some(1.0),
+            ..Default::default()
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("--mpc-execute trust"));
+        let negative = MpcSpec {
+            trust: true,
+            trust_threshold: Some(-1.0),
+            ..Default::default()
+        };
+        assert!(negative.validate().is_err());
+        let member = |s| untrained(crate::env::EnvKind::Wall, &[8], Activation::Silu, s).unwrap();
+        let ens = Arc::new(Ensemble::new(vec![member(1), member(2)], 0, false).unwrap());
+        let problem = Problem::generate(crate::env::EnvKind::Wall, 4, 3).unwrap();
+        let key = TrialKey {
+            planner: "gd+mpc".into(),
+            horizon: 4,
+            problem: 0,
+        };
+        let budget = TrialBudget {
+            max_iters: Some(100),
+            max_seconds: None,
+        };
+        let params = crate::plan::PlannerKind::Gd.default_params();
+        let trust = TrustExecution {
+            ensemble: ens.clone(),
+            threshold: 1e9,
+        };
+        let iterations = |spec: &MpcSpec, trust: Option<&TrustExecution>| {
+            run_trial(
+                &problem,
+                ens.clone(),
+                &params,
+                spec,
+                trust,
+                &key,
+                3,
+                budget,
+                1,
+            )
+            .map(|r| r.iterations)
+        };
+        let adaptive = MpcSpec {
+            trust: true,
+            ..Default::default()
+        };
+        assert!(
+            iterations(&adaptive, None).is_err(),
+            "no ensemble, no adaptive MPC"
+        );
+        // Nothing exceeds the run's threshold: the first plan (50 iterations) is executed whole.
+        assert_eq!(iterations(&adaptive, Some(&trust)).unwrap(), 50);
+        // The contender's threshold 0 trusts no step: one step per plan, 3 replans of 16 iterations.
+        let cautious = MpcSpec {
+            trust_threshold: Some(0.0),
+            ..adaptive.clone()
+        };
+        assert_eq!(iterations(&cautious, Some(&trust)).unwrap(), 50 + 3 * 16);
     }
 }

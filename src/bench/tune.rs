@@ -52,7 +52,13 @@ pub fn parse_grid(text: &str, origin: &str) -> Result<Grid, BenchError> {
             )));
         }
         grid_points(kind, &kind.default_params(), &grid)?;
-        mpc_points(kind, &MpcSpec::default(), &grid)?;
+        // Checked as adaptive MPC so an `mpc.trust_threshold` axis parses; whether the run executes
+        // adaptively (`--mpc-execute trust`) is checked when the tune starts.
+        let adaptive = MpcSpec {
+            trust: true,
+            ..MpcSpec::default()
+        };
+        mpc_points(kind, &adaptive, &grid)?;
     }
     Ok(grid)
 }
@@ -137,7 +143,7 @@ pub fn mpc_points(
         let key = field.trim_start_matches("mpc.");
         if base_value.get(key).is_none() {
             return Err(BenchError::Config(format!(
-                "grid: '{field}' is not an MPC setting (execute, window, first_frac, replan_iters, pad, reset_cem_std)"
+                "grid: '{field}' is not an MPC setting (execute, window, first_frac, replan_iters, pad, reset_cem_std, trust_threshold)"
             )));
         }
         points = points
@@ -331,6 +337,15 @@ mod tests {
         );
         assert_eq!(mpc_label("cem", ""), "cem+mpc");
         assert!(parse_grid(r#"{"grasp": {"mpc.warp": [1]}}"#, "x").is_err());
+        let thresholds = parse_grid(r#"{"cem": {"mpc.trust_threshold": [0, 2.5]}}"#, "x").unwrap();
+        let adaptive = MpcSpec {
+            trust: true,
+            ..MpcSpec::default()
+        };
+        let m = mpc_points(PlannerKind::Cem, &adaptive, &thresholds).unwrap();
+        assert_eq!(m[1].1.trust_threshold, Some(2.5));
+        assert!(mpc_points(PlannerKind::Cem, &MpcSpec::default(), &thresholds).is_err());
+        assert!(parse_grid(r#"{"cem": {"mpc.trust_threshold": [-1]}}"#, "x").is_err());
         assert!(parse_grid(r#"{"grasp": {"mpc.first_frac": [2.0]}}"#, "x").is_err());
     }
 

@@ -120,6 +120,7 @@ impl MpcArgs {
             },
             reset_cem_std: self.mpc_reset_std || base.reset_cem_std,
             trust,
+            trust_threshold: base.trust_threshold.filter(|_| trust),
         };
         Ok(Some(spec))
     }

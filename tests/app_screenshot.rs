@@ -199,9 +199,9 @@ fn single_models(dir: &Path) -> std::path::PathBuf {
 
 /// The live optimizer in the window. Where the ghosts are after N frames depends on how many iterations the
 /// worker managed in that wall time, so this checks only what holds at any iteration: the arena's walls,
-/// the ghost markers, and a worker that ran. Without the shipped ensemble (ghosts past the trust horizon are
-/// drawn faded, so how many are drawn in full colour depends on the plan; the trust drawing has its own test
-/// below).
+/// the ghost markers, and a worker that ran. It runs without the shipped ensembles: ghosts past the trust
+/// horizon are drawn faded, so how many show in full colour would depend on the plan (the trust drawing has
+/// its own test below).
 #[test]
 fn window_screenshot_shows_pusht_and_ghosts() {
     let dir = tempfile::tempdir().unwrap();

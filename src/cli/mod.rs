@@ -17,6 +17,7 @@ pub mod progress;
 pub mod record;
 pub mod sim;
 pub mod train;
+pub mod trust;
 pub mod tune;
 
 /// A bad command-line value: exit code 2.

@@ -45,13 +45,11 @@ pub struct MpcArgs {
     pub mpc_reset_std: bool,
 }
 
-/// `--mpc-execute K` as a step count (`trust` is refused here: `plan` and `record` strip it before, and
-/// `bench`/`tune` read it in [`MpcArgs::spec_over`]).
+/// `--mpc-execute K` as a step count; `trust` executes at least one step per plan (the ensemble decides how
+/// many more: [`MpcArgs::trust_execution`]).
 fn execute_steps(v: &str) -> anyhow::Result<usize> {
     if v == "trust" {
-        return Err(usage(
-            "--mpc-execute trust needs an ensemble world model and a trust threshold",
-        ));
+        return Ok(1);
     }
     let n: i64 = v.parse().map_err(|_| {
         usage(format!(
@@ -99,7 +97,6 @@ impl MpcArgs {
         let trust = self.trust_execution() || (self.mpc_execute.is_none() && base.trust);
         let spec = MpcSpec {
             execute: match &self.mpc_execute {
-                Some(_) if trust => 1,
                 Some(v) => execute_steps(v)?,
                 None => base.execute,
             },
@@ -125,9 +122,10 @@ impl MpcArgs {
         Ok(Some(spec))
     }
 
-    /// Whether `--mpc-execute trust` was given (adaptive execution; `plan` strips it before [`Self::settings`]).
+    /// Whether `--mpc --mpc-execute trust` was given (adaptive execution: [`Self::settings`] executes one
+    /// step per plan, and the caller lends the episode an ensemble and threshold that extend it).
     pub fn trust_execution(&self) -> bool {
-        self.mpc_execute.as_deref() == Some("trust")
+        self.mpc && self.mpc_execute.as_deref() == Some("trust")
     }
 
     /// The names of the `--mpc-*` flags given.
@@ -267,7 +265,18 @@ mod tests {
         assert!(bad(|a| a.mpc_execute = Some("0".into())).contains("--mpc-execute"));
         assert!(bad(|a| a.mpc_execute = Some("11".into())).contains("--mpc-execute"));
         assert!(bad(|a| a.mpc_execute = Some("x".into())).contains("--mpc-execute"));
-        assert!(bad(|a| a.mpc_execute = Some("trust".into())).contains("ensemble"));
+        let trust = args(|a| a.mpc_execute = Some("trust".into()));
+        assert!(trust.trust_execution());
+        assert_eq!(
+            trust
+                .settings(10, Budget::iters(30))
+                .unwrap()
+                .unwrap()
+                .execute,
+            1
+        );
+        let spec = trust.spec().unwrap().unwrap();
+        assert!(spec.trust && spec.execute == 1);
         assert!(bad(|a| a.mpc_iters = Some(0)).contains("--mpc-iters"));
         assert!(bad(|a| a.mpc_window = Some(11)).contains("--mpc-window"));
         assert!(bad(|a| a.mpc_budget_s = Some(f64::NAN)).contains("--mpc-budget-s"));

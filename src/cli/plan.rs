@@ -20,14 +20,12 @@ use grasp_explorer::plan::{ModelProblem, PlanError, PlannerKind, PlannerParams};
 use grasp_explorer::util::limits::MAX_HORIZON;
 use grasp_explorer::util::write_atomic;
 
-use super::usage;
+use super::{trust, usage};
 
 #[path = "plan_mpc.rs"]
 mod closed_loop;
 #[path = "plan_overrides.rs"]
 mod overrides;
-#[path = "plan_trust.rs"]
-mod plan_trust;
 use overrides::count;
 pub use overrides::{apply_overrides, Overrides};
 
@@ -151,20 +149,14 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         max_seconds: args.budget_s,
     };
     // `--mpc-execute trust`: the settings execute one step, the ensemble decides how many (below).
-    let trust_exec = args.mpc.trust_execution() && args.mpc.mpc;
-    let mpc = if trust_exec {
-        let mut plain = args.mpc.clone();
-        plain.mpc_execute = None;
-        plain.settings(horizon, budget)?
-    } else {
-        args.mpc.settings(horizon, budget)?
-    };
+    let trust_exec = args.mpc.trust_execution();
+    let mpc = args.mpc.settings(horizon, budget)?;
     super::limits::check_outputs(&[
         ("--out", args.out.as_deref()),
         ("--save-run", args.save_run.as_deref()),
     ])?;
     if let Some(t) = args.trust_threshold {
-        plan_trust::check_threshold(t)?;
+        trust::check_threshold(t)?;
     }
     let problem = Problem::generate(env, horizon, args.seed).map_err(|e| usage(e.to_string()))?;
     // The shipped ensemble (or an ensemble --model) plans as its designated member, bit for bit; its other
@@ -172,9 +164,16 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let wants_ensemble =
         params.trust_penalty() > 0.0 || trust_exec || args.trust_threshold.is_some();
     let planning = load_planning_model(env, args.model.as_deref(), true, wants_ensemble)?;
-    let trust_threshold = plan_trust::threshold_for(args.trust_threshold, &planning, env)?;
+    let trust_threshold = match trust::threshold_for(args.trust_threshold, &planning, env) {
+        // Nothing asked for trust: a broken calibration only costs the report its trust horizon.
+        Err(e) if !wants_ensemble => {
+            eprintln!("note: {}; no trust horizon", super::one_line(&e));
+            None
+        }
+        other => other?,
+    };
     let model = planning.model.clone();
-    let ensemble = planning.ensemble();
+    let ensemble = planning.ensemble.as_ref().map(|(e, _)| e.as_ref());
     let model_path = args
         .model
         .clone()
@@ -213,7 +212,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
             out: args.out.as_deref(),
             save_run,
             parallel: super::planner_pool(args.threads)?,
-            trust: plan_trust::trust_execution(trust_exec, ensemble, trust_threshold)?,
+            trust: if trust_exec {
+                Some(trust::adaptive(&planning, env, args.trust_threshold)?)
+            } else {
+                None
+            },
         };
         return closed_loop::run(&problem, model, cl);
     }
@@ -317,7 +320,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     } else {
         print_text(env, kind, horizon, args.seed, &result);
         if let Some(t) = &trust {
-            outln!("{}", plan_trust::describe(t, horizon));
+            outln!("{}", trust::describe(t, horizon));
         }
     }
     if let Some(msg) = result.diverged {

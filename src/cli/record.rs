@@ -88,6 +88,10 @@ pub struct RecordArgs {
     /// Closed loop: record the MPC episode (executed trajectory and the current plan); one planner only.
     #[command(flatten)]
     pub mpc: super::mpc_args::MpcArgs,
+    /// [--mpc-execute trust] The ensemble disagreement (env units) up to which a plan step is trusted.
+    /// Default: the threshold calibrated for the ensemble (its `.trust.json`).
+    #[arg(long, value_name = "X", allow_hyphen_values = true)]
+    pub trust_threshold: Option<f32>,
 }
 
 /// What `record --mpc --json` adds.
@@ -174,28 +178,30 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
     }
     let problem =
         Problem::generate(env, args.horizon, args.seed).map_err(|e| usage(e.to_string()))?;
-    // `--mpc-execute trust`: the settings execute one step, the ensemble decides how many.
-    let trust_exec = args.mpc.mpc && args.mpc.trust_execution();
-    let planning =
-        model::trust_model::load_planning_model(env, args.model.as_deref(), false, trust_exec)?;
+    // `--mpc-execute trust`: the settings execute one step, the ensemble decides how many. A lane with a
+    // disagreement penalty (a tuned file's) plans with the ensemble too.
+    let trust_exec = args.mpc.trust_execution();
+    let penalty = lanes.iter().any(|l| l.params.trust_penalty() > 0.0);
+    if let Some(t) = args.trust_threshold {
+        if !trust_exec {
+            return Err(usage(
+                "--trust-threshold applies to --mpc --mpc-execute trust",
+            ));
+        }
+        super::trust::check_threshold(t)?;
+    }
+    let planning = model::trust_model::load_planning_model(
+        env,
+        args.model.as_deref(),
+        false,
+        trust_exec || penalty,
+    )?;
     let trust = if trust_exec {
-        let threshold = planning
-            .calibrated_threshold(env)
-            .map_err(anyhow::Error::msg)?
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--mpc-execute trust needs a trust calibration next to the ensemble (`model trust --write`)"
-                )
-            })?;
-        Some(grasp_explorer::plan::mpc::TrustExecution {
-            ensemble: std::sync::Arc::new(
-                planning
-                    .ensemble()
-                    .cloned()
-                    .expect("an ensemble was required"),
-            ),
-            threshold,
-        })
+        Some(super::trust::adaptive(
+            &planning,
+            env,
+            args.trust_threshold,
+        )?)
     } else {
         None
     };
@@ -218,13 +224,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
     };
 
     let open_loop = grasp_explorer::plan::runner::Budget::iters(spec.lanes[0].iterations);
-    let mpc = if trust_exec {
-        let mut plain = args.mpc.clone();
-        plain.mpc_execute = None;
-        plain.settings(args.horizon, open_loop)?
-    } else {
-        args.mpc.settings(args.horizon, open_loop)?
-    };
+    let mpc = args.mpc.settings(args.horizon, open_loop)?;
     if mpc.is_some() && kinds.len() > 1 {
         return Err(usage(
             "record --mpc takes one planner (--planner), not a list",

@@ -59,6 +59,16 @@ pub enum ModelError {
         /// The file.
         path: PathBuf,
     },
+    /// The shipped model where an ensemble was needed, with no shipped ensemble around it.
+    #[error("{} has no ensemble around it (none at {}, or one around another model): pass --model with an ensemble file, or build it with `grasp-explorer train --env {env} --ensemble 5 --designated-model {} --out {}`", .model.display(), .shipped.display(), .model.display(), .shipped.display())]
+    NoShippedEnsemble {
+        /// The planning model.
+        model: PathBuf,
+        /// Where the shipped ensemble belongs.
+        shipped: PathBuf,
+        /// Its env.
+        env: EnvKind,
+    },
     /// A valid model for another env.
     #[error("{} is a world model for {got}, not {expected}", .path.display())]
     WrongEnv {

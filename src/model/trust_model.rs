@@ -177,26 +177,27 @@ pub fn load_model_with_trust(
     Ok((model, lookup))
 }
 
-/// A planning model as planners get it, and the ensemble file behind it when it is one.
+/// A planning model as planners get it, and the ensemble behind it when it is one.
 #[derive(Clone)]
 pub struct PlanningModel {
-    /// The model planners use: an [`Ensemble`] (planning as its designated member, bit for bit) or one
-    /// model.
+    /// The model planners use: the ensemble (planning as its designated member, bit for bit) or one model.
     pub model: Arc<dyn WorldModel>,
-    /// The ensemble file, when `model` is an ensemble (its calibration sits next to it).
-    pub ensemble_path: Option<PathBuf>,
+    /// The ensemble and the file it came from (its calibration sits next to it), when `model` is one.
+    pub ensemble: Option<(Arc<Ensemble>, PathBuf)>,
 }
 
 impl PlanningModel {
-    /// The ensemble, when the model is one.
-    pub fn ensemble(&self) -> Option<&Ensemble> {
-        self.model.ensemble()
+    /// The file that holds what planners use: the ensemble's when there is one, else `model_file`.
+    pub fn identity_path<'a>(&'a self, model_file: &'a Path) -> &'a Path {
+        self.ensemble
+            .as_ref()
+            .map_or(model_file, |(_, p)| p.as_path())
     }
 
     /// The trust threshold calibrated for the ensemble (its `.trust.json`), if there is one.
     pub fn calibrated_threshold(&self, env: EnvKind) -> Result<Option<f32>, String> {
-        match &self.ensemble_path {
-            Some(p) if calibration_path(p).exists() => {
+        match &self.ensemble {
+            Some((_, p)) if calibration_path(p).exists() => {
                 read_threshold(&calibration_path(p), env).map(Some)
             }
             _ => Ok(None),
@@ -204,10 +205,19 @@ impl PlanningModel {
     }
 }
 
+/// Whether `a` is the same model as `b`: same layers (weights), activation and normalization, so that one
+/// plans exactly as the other.
+fn same_model(a: &super::fast::MlpModel, b: &super::fast::MlpModel) -> bool {
+    a.layers() == b.layers()
+        && a.info().activation == b.info().activation
+        && a.info().normalization == b.info().normalization
+}
+
 /// Loads `env`'s planning model from `path` (default: the shipped model). An ensemble file loads as its
 /// ensemble. A single model loads as itself; with `with_shipped_ensemble` the shipped ensemble is used
-/// instead when its designated member is that model (same weights) — so planning is unchanged and the other
-/// members are at hand. Err(reason) when `require_ensemble` and there is none, naming the fix.
+/// instead when its designated member is that model (same weights and normalization) — so planning is
+/// unchanged and the other members are at hand. With `require_ensemble`, no ensemble is an error naming
+/// the fix.
 pub fn load_planning_model(
     env: EnvKind,
     path: Option<&Path>,
@@ -225,47 +235,47 @@ pub fn load_planning_model(
             })
         }
         Ok(e) => {
+            let e = Arc::new(e);
             return Ok(PlanningModel {
-                model: Arc::new(e),
-                ensemble_path: Some(file),
-            })
+                model: e.clone(),
+                ensemble: Some((e, file)),
+            });
         }
         Err(ModelError::NotEnsemble { .. }) => {}
         Err(other) => return Err(other),
     }
     let single = load_env_model(env, Some(&file))?;
     let shipped = shipped_ensemble_path(env);
-    let explicit_other = path.is_some_and(|p| p != default_model_path(env));
-    if (with_shipped_ensemble || require_ensemble) && !explicit_other && shipped.exists() {
+    if with_shipped_ensemble || require_ensemble {
         match load_ensemble(&shipped) {
-            Ok(e) if e.env() == env && e.designated_model().layers() == single.layers() => {
+            Ok(e) if e.env() == env && same_model(e.designated_model(), &single) => {
+                let e = Arc::new(e);
                 return Ok(PlanningModel {
-                    model: Arc::new(e),
-                    ensemble_path: Some(shipped),
-                })
+                    model: e.clone(),
+                    ensemble: Some((e, shipped)),
+                });
             }
-            Ok(_) if require_ensemble => {
-                return Err(ModelError::Invalid {
-                    path: shipped,
-                    reason: format!(
-                        "its designated member is not the planning model {}; rebuild it with `grasp-explorer \
-                         train --env {} --ensemble 5 --designated-model {}`",
-                        file.display(),
-                        env.name(),
-                        file.display()
-                    ),
-                })
+            // A shipped ensemble that is broken or around another model only matters when one is needed.
+            Err(e) if require_ensemble && shipped.exists() && file == default_model_path(env) => {
+                return Err(e)
             }
-            Err(e) if require_ensemble => return Err(e),
             _ => {}
         }
     }
     if require_ensemble {
-        return Err(ModelError::NotEnsemble { path: file });
+        return Err(if file == default_model_path(env) {
+            ModelError::NoShippedEnsemble {
+                model: file,
+                shipped,
+                env,
+            }
+        } else {
+            ModelError::NotEnsemble { path: file }
+        });
     }
     Ok(PlanningModel {
         model: Arc::new(single),
-        ensemble_path: None,
+        ensemble: None,
     })
 }
 

@@ -559,6 +559,7 @@ impl Planner for LiftedPlanner {
         }
         params.validate()?;
         params.check_model(self.model.as_ref())?;
+        let penalty_changed = params.trust_penalty() != self.params.trust_penalty();
         if let (PlannerParams::Grasp(old), PlannerParams::Grasp(new)) = (&self.params, &params) {
             if old.state_step != new.state_step {
                 // Moments gathered under the other step point the wrong way.
@@ -566,6 +567,10 @@ impl Planner for LiftedPlanner {
             }
         }
         self.params = params;
+        if penalty_changed {
+            // The next gradient uses the evaluation kept from this iteration: redo it under the new λ.
+            self.evaluate(self.in_force.goal_weight);
+        }
         Ok(())
     }
 

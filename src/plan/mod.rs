@@ -230,8 +230,9 @@ pub struct LossTerms {
     /// ‖rollout_T(a) − g‖₂ of the serial model rollout of the current actions (a Euclidean distance over
     /// the D dims, not squared, not averaged); computed at `Snapshot::rollout_iteration`.
     pub terminal: f32,
-    /// The objective the planner minimizes: GRASP/LatCo `dynamics + γ·goal` (γ in force), GD/CEM the
-    /// terminal loss mean_d (rollout_T − g)².
+    /// The objective the planner minimizes: GRASP/LatCo `dynamics + γ·goal` (γ in force; plus the
+    /// ensemble-disagreement penalty when `trust_penalty` > 0), GD/CEM the terminal loss mean_d (rollout_T − g)²
+    /// (CEM ranks samples by that plus its own disagreement penalty).
     #[serde(default)]
     pub total: f32,
 }

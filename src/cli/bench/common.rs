@@ -288,11 +288,7 @@ pub fn load_model(
                 "--trust-threshold applies to --mpc --mpc-execute trust",
             ));
         }
-        if !(t.is_finite() && t >= 0.0) {
-            return Err(usage(format!(
-                "--trust-threshold must be a finite number >= 0 (env units), got {t}"
-            )));
-        }
+        crate::cli::trust::check_threshold(t)?;
     }
     let planning = grasp_explorer::model::trust_model::load_planning_model(
         env,
@@ -301,26 +297,11 @@ pub fn load_model(
         adaptive || penalty,
     )?;
     let trust = if adaptive {
-        let threshold = match c.trust_threshold {
-            Some(t) => t,
-            None => planning
-                .calibrated_threshold(env)
-                .map_err(anyhow::Error::msg)?
-                .ok_or_else(|| {
-                    usage(
-                        "--mpc-execute trust needs --trust-threshold X, or an ensemble with a calibration \
-                         file next to it (`model trust --write`)",
-                    )
-                })?,
-        };
-        let ensemble = planning
-            .ensemble()
-            .cloned()
-            .expect("an ensemble was required");
-        Some(grasp_explorer::plan::mpc::TrustExecution {
-            ensemble: std::sync::Arc::new(ensemble),
-            threshold,
-        })
+        Some(crate::cli::trust::adaptive(
+            &planning,
+            env,
+            c.trust_threshold,
+        )?)
     } else {
         None
     };
@@ -329,8 +310,8 @@ pub fn load_model(
         .clone()
         .unwrap_or_else(|| grasp_explorer::model::io::default_model_path(env));
     Ok(RunModel {
+        id: model_identity(planning.identity_path(&path)).map_err(bench_err)?,
         model: planning.model,
-        id: model_identity(&path).map_err(bench_err)?,
         trust,
     })
 }

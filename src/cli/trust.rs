@@ -1,14 +1,15 @@
-//! `plan`'s trust figures: when the world model is an ensemble file, the members' per-step disagreement on
-//! the final plan, its trust horizon (with `--trust-threshold`) and the simulator's divergence step beside
-//! it (`plan::trust`).
+//! The trust options shared by `plan`, `bench`, `tune` and `record`: the threshold in force
+//! (`--trust-threshold`, else the one calibrated for the ensemble), adaptive MPC's ensemble and threshold
+//! (`--mpc-execute trust`), and `plan`'s one-line trust report (`plan::trust`).
+
+use std::sync::Arc;
 
 use grasp_explorer::env::EnvKind;
-use grasp_explorer::model::ensemble::Ensemble;
 use grasp_explorer::model::trust_model::PlanningModel;
 use grasp_explorer::plan::mpc::TrustExecution;
 use grasp_explorer::plan::trust::TrustReport;
 
-use super::super::usage;
+use super::usage;
 
 /// The trust threshold in force: `--trust-threshold` (a usage error unless finite and ≥ 0), else the one
 /// calibrated for the ensemble (its `.trust.json`, a bad one an error naming the file), else none.
@@ -49,28 +50,30 @@ pub fn describe(r: &TrustReport, horizon: usize) -> String {
     )
 }
 
-/// The adaptive-MPC setting of `--mpc-execute trust`: needs an ensemble model (exit 1, naming the fix) and
-/// `--trust-threshold` (exit 2).
-pub fn trust_execution(
-    wanted: bool,
-    ens: Option<&Ensemble>,
-    threshold: Option<f32>,
-) -> anyhow::Result<Option<TrustExecution>> {
-    if !wanted {
-        return Ok(None);
-    }
-    let Some(threshold) = threshold else {
-        return Err(usage(
-            "--mpc-execute trust needs --trust-threshold X (env units), or an ensemble with a calibration file next to it (`model trust --write`)",
-        ));
-    };
-    let Some(ens) = ens else {
+/// Adaptive MPC's ensemble and threshold (`--mpc-execute trust`): the planning model must be an ensemble
+/// (load it with `require_ensemble`; otherwise an error naming the fix, exit 1) and a threshold must be in
+/// force (`arg`, else the calibration; none is a usage error).
+pub fn adaptive(
+    planning: &PlanningModel,
+    env: EnvKind,
+    arg: Option<f32>,
+) -> anyhow::Result<TrustExecution> {
+    let Some((ensemble, path)) = &planning.ensemble else {
         anyhow::bail!(
-            "--mpc-execute trust needs an ensemble model (--model F from `train --ensemble 5`); this one is a single model"
+            "--mpc-execute trust needs an ensemble world model (--model F from `train --ensemble 5`); this one is a single model"
         );
     };
-    Ok(Some(TrustExecution {
-        ensemble: std::sync::Arc::new(ens.clone()),
+    let threshold = threshold_for(arg, planning, env)?.ok_or_else(|| {
+        usage(format!(
+            "--mpc-execute trust needs a trust threshold: pass --trust-threshold X (env units) or calibrate {} \
+             with `grasp-explorer model trust --env {env} --model {} --write {}`",
+            path.display(),
+            path.display(),
+            grasp_explorer::model::trust_model::calibration_path(path).display()
+        ))
+    })?;
+    Ok(TrustExecution {
+        ensemble: Arc::clone(ensemble),
         threshold,
-    }))
+    })
 }

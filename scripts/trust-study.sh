@@ -22,6 +22,7 @@ check() {
 }
 mpc() {
   e=$1; h=$(horizon $e)
+  [ -f $O/$e-mpc-trust/summary.md ] || \
   $B bench --env $e --planners grasp,cem,gd --horizons $h --problems 50 --seed 0 --mpc --mpc-execute trust \
      --tuned docs/results/$e-mpc-tune/tuned.json --budget-file docs/results/$e-full-calib/budget.json \
      --out $O/$e-mpc-trust --resume > $O/$e-mpc-trust.log 2>&1 || exit 1

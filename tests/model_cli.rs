@@ -344,6 +344,10 @@ fn an_ensemble_trains_into_one_file_that_plans_and_loads_as_an_ensemble() {
     );
     let out = plan(&["--trust-threshold", "-1"], &file);
     assert_eq!(out.status.code(), Some(2));
+    // Closed loop reports no trust figures: a threshold there only applies to adaptive execution.
+    let out = plan(&["--mpc", "--trust-threshold", "1"], &file);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--mpc-execute trust"));
     // Adaptive MPC: a threshold nothing exceeds executes the first plan whole; a zero threshold one step
     // per plan (at least one step is always executed).
     let executed = |t: &str| -> Vec<u64> {
@@ -433,8 +437,8 @@ fn an_ensemble_trains_into_one_file_that_plans_and_loads_as_an_ensemble() {
     let manifest = std::fs::read_to_string(bench_dir.join("run.json")).unwrap();
     assert!(manifest.contains("\"trust\": true"), "{manifest}");
     assert!(
-        manifest.contains("trust threshold 1000000000"),
-        "{manifest}"
+        manifest.contains("\"trust_threshold\": 1000000000.0"),
+        "the calibrated threshold is recorded: {manifest}"
     );
     std::fs::remove_file(&calibration).unwrap();
     // Same seed, same members (the files differ only in the recorded wall-clock seconds).

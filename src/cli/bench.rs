@@ -168,9 +168,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("bench-out/{env}")));
+    let run_model = load_model(env, c, &mut contenders)?;
     check_writable(&out)?;
-    let run_model = load_model(env, c, &contenders)?;
-    let trust_note = run_model.describe_trust();
     let mut exec = Executor::new(env, run_model.model);
     if let Some(t) = run_model.trust {
         exec.set_trust(t);
@@ -184,7 +183,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         seed: c.seed,
         budget: budget.clone(),
         model: run_model.id,
-        settings_source: format!("{settings_source} — {}{trust_note}", sources.join("; ")),
+        settings_source: format!("{settings_source} — {}", sources.join("; ")),
     };
     if !c.scale_iters {
         config.validate().map_err(bench_err)?;

@@ -159,10 +159,14 @@ fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
 
 /// Runs `model trust`.
 pub fn run(args: TrustArgs) -> anyhow::Result<()> {
-    if args.problems == 0 || args.problems > 10_000 || args.iters == Some(0) {
-        return Err(usage(
-            "--problems must be in 1..=10000 and --iters at least 1",
-        ));
+    if args.problems == 0 || args.problems > 10_000 {
+        return Err(usage(format!(
+            "--problems must be in 1..=10000, got {}",
+            args.problems
+        )));
+    }
+    if args.iters == Some(0) {
+        return Err(usage("--iters must be at least 1"));
     }
     let kinds: Vec<PlannerKind> = args
         .planners
@@ -176,6 +180,18 @@ pub fn run(args: TrustArgs) -> anyhow::Result<()> {
     });
     if horizon == 0 {
         return Err(usage("--horizon must be at least 1"));
+    }
+    super::super::limits::bound(
+        "--horizon",
+        horizon,
+        grasp_explorer::util::limits::MAX_HORIZON,
+    )?;
+    if let Some(k) = kinds
+        .iter()
+        .enumerate()
+        .find(|(i, k)| kinds[..*i].contains(k))
+    {
+        return Err(usage(format!("--planners lists '{}' twice", k.1)));
     }
     if let Some(w) = &args.write {
         grasp_explorer::util::check_can_write(w)

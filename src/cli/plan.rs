@@ -157,6 +157,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     ])?;
     if let Some(t) = args.trust_threshold {
         trust::check_threshold(t)?;
+        if args.mpc.mpc && !trust_exec {
+            return Err(usage(
+                "--trust-threshold with --mpc applies to --mpc-execute trust (the closed-loop report has no trust figures)",
+            ));
+        }
     }
     let problem = Problem::generate(env, horizon, args.seed).map_err(|e| usage(e.to_string()))?;
     // The shipped ensemble (or an ensemble --model) plans as its designated member, bit for bit; its other
@@ -164,9 +169,13 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let wants_ensemble =
         params.trust_penalty() > 0.0 || trust_exec || args.trust_threshold.is_some();
     let planning = load_planning_model(env, args.model.as_deref(), true, wants_ensemble)?;
+    if let Some(note) = &planning.note {
+        eprintln!("note: {note}");
+    }
+    let needs_threshold = trust_exec || args.trust_threshold.is_some();
     let trust_threshold = match trust::threshold_for(args.trust_threshold, &planning, env) {
-        // Nothing asked for trust: a broken calibration only costs the report its trust horizon.
-        Err(e) if !wants_ensemble => {
+        // Nothing needs a threshold: a broken calibration only costs the report its trust horizon.
+        Err(e) if !needs_threshold => {
             eprintln!("note: {}; no trust horizon", super::one_line(&e));
             None
         }

@@ -39,14 +39,21 @@ pub fn check_threshold(t: f32) -> anyhow::Result<f32> {
 
 /// One line for the text output.
 pub fn describe(r: &TrustReport, horizon: usize) -> String {
-    let trust = match r.trust_horizon {
-        Some(k) => format!("trusted to step {k} of {horizon}"),
-        None => "no trust threshold (pass --trust-threshold)".to_string(),
+    let trust = match (r.trust_horizon, r.trust_threshold) {
+        (Some(k), Some(t)) => format!("trusted to step {k} of {horizon} (threshold {t})"),
+        _ => "no trust threshold (pass --trust-threshold)".to_string(),
+    };
+    let truth = if r.divergence_step >= horizon {
+        format!("the model stays with the simulator through step {horizon}")
+    } else {
+        format!(
+            "the model leaves the simulator after step {}",
+            r.divergence_step
+        )
     };
     format!(
-        "ensemble: {trust}; members disagree by {:.3} at the end; the model leaves the simulator after step {}",
+        "ensemble: {trust}; members disagree by {:.3} at the end; {truth}",
         r.disagreement.last().copied().unwrap_or(0.0),
-        r.divergence_step
     )
 }
 

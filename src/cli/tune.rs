@@ -58,6 +58,15 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         None => (DEFAULT_GRID.to_string(), "built-in grid".to_string()),
     };
     let grid = parse_grid(&grid_text, &grid_origin).map_err(bench_err)?;
+    if c.trust_threshold.is_some()
+        && grid
+            .values()
+            .any(|axes| axes.contains_key("mpc.trust_threshold"))
+    {
+        return Err(usage(format!(
+            "--trust-threshold and the mpc.trust_threshold axis of --grid {grid_origin} both set the threshold; drop one"
+        )));
+    }
     if args.grid.is_some() {
         let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
         if let Some(extra) = grid.keys().find(|k| !names.contains(&k.as_str())) {
@@ -137,9 +146,8 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         grasp_explorer::util::check_can_write(w)
             .with_context(|| format!("--write {}: cannot write there", w.display()))?;
     }
+    let run_model = load_model(env, c, &mut contenders)?;
     check_writable(&out)?;
-    let run_model = load_model(env, c, &contenders)?;
-    let trust_note = run_model.describe_trust();
     let mut exec = Executor::new(env, run_model.model);
     if let Some(t) = run_model.trust {
         exec.set_trust(t);
@@ -153,8 +161,8 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         budget: parse_budget(c)?,
         model: run_model.id,
         settings_source: match &args.from {
-            Some(p) => format!("tuning grid ({grid_origin}) on {}{trust_note}", p.display()),
-            None => format!("tuning grid ({grid_origin}) on preset defaults{trust_note}"),
+            Some(p) => format!("tuning grid ({grid_origin}) on {}", p.display()),
+            None => format!("tuning grid ({grid_origin}) on preset defaults"),
         },
     };
     config.problem_seed(problems - 1).map_err(bench_err)?;

@@ -80,7 +80,8 @@ pub fn read_threshold(path: &Path, env: EnvKind) -> Result<f32, String> {
         .map_err(|e| format!("cannot read the trust calibration {}: {e}", path.display()))?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         format!(
-            "{} is not a trust calibration (JSON from `model trust --write`): {e}",
+            "{} is not a trust calibration (JSON from `model trust --write`; rerun that, or pass \
+             --trust-threshold): {e}",
             path.display()
         )
     })?;
@@ -184,6 +185,9 @@ pub struct PlanningModel {
     pub model: Arc<dyn WorldModel>,
     /// The ensemble and the file it came from (its calibration sits next to it), when `model` is one.
     pub ensemble: Option<(Arc<Ensemble>, PathBuf)>,
+    /// Why a shipped ensemble that exists was not used (broken, or around another model), when nothing
+    /// required one.
+    pub note: Option<String>,
 }
 
 impl PlanningModel {
@@ -239,6 +243,7 @@ pub fn load_planning_model(
             return Ok(PlanningModel {
                 model: e.clone(),
                 ensemble: Some((e, file)),
+                note: None,
             });
         }
         Err(ModelError::NotEnsemble { .. }) => {}
@@ -246,24 +251,36 @@ pub fn load_planning_model(
     }
     let single = load_env_model(env, Some(&file))?;
     let shipped = shipped_ensemble_path(env);
-    if with_shipped_ensemble || require_ensemble {
+    let is_default = file == default_model_path(env);
+    let mut note = None;
+    if (with_shipped_ensemble || require_ensemble) && shipped.exists() {
         match load_ensemble(&shipped) {
             Ok(e) if e.env() == env && same_model(e.designated_model(), &single) => {
                 let e = Arc::new(e);
                 return Ok(PlanningModel {
                     model: e.clone(),
                     ensemble: Some((e, shipped)),
+                    note: None,
                 });
             }
-            // A shipped ensemble that is broken or around another model only matters when one is needed.
-            Err(e) if require_ensemble && shipped.exists() && file == default_model_path(env) => {
-                return Err(e)
+            // Another model of the user's simply has no shipped ensemble.
+            Ok(_) if !is_default => {}
+            Ok(_) => {
+                note = Some(format!(
+                    "{}'s designated member is not {}; rebuild it with `grasp-explorer train --env {env} \
+                     --ensemble 5 --designated-model {} --out {}`",
+                    shipped.display(),
+                    file.display(),
+                    file.display(),
+                    shipped.display()
+                ))
             }
-            _ => {}
+            Err(e) if require_ensemble && is_default => return Err(e),
+            Err(e) => note = Some(format!("the shipped ensemble is not usable: {e}")),
         }
     }
     if require_ensemble {
-        return Err(if file == default_model_path(env) {
+        return Err(if is_default {
             ModelError::NoShippedEnsemble {
                 model: file,
                 shipped,
@@ -276,6 +293,7 @@ pub fn load_planning_model(
     Ok(PlanningModel {
         model: Arc::new(single),
         ensemble: None,
+        note,
     })
 }
 

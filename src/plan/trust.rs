@@ -16,7 +16,8 @@ use crate::model::WorldModel;
 pub struct TrustReport {
     /// d_t for t = 0..=H: the members' largest env-unit distance from the designated member.
     pub disagreement: Vec<f32>,
-    /// Push-T: the members' largest block-angle difference per step, radians (empty elsewhere).
+    /// Push-T: the members' largest block-angle difference per step, radians (left out elsewhere).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub angle_disagreement: Vec<f32>,
     /// The threshold the trust horizon used (None: none known, so no trust horizon).
     pub trust_threshold: Option<f32>,

@@ -256,27 +256,21 @@ pub fn command_line() -> String {
 pub struct RunModel {
     /// What the planners use (an ensemble when a contender needs one; it plans as its designated member).
     pub model: std::sync::Arc<dyn grasp_explorer::model::WorldModel>,
-    /// The model file's identity (`model_identity`).
+    /// The identity (`model_identity`) of the file that holds it.
     pub id: String,
     /// Set when a contender executes adaptively (`--mpc-execute trust`).
     pub trust: Option<grasp_explorer::plan::mpc::TrustExecution>,
 }
 
-impl RunModel {
-    /// What the run's provenance says about the trust settings ("" when none are used).
-    pub fn describe_trust(&self) -> String {
-        self.trust.as_ref().map_or_else(String::new, |t| {
-            format!(" — adaptive MPC: trust threshold {}", t.threshold)
-        })
-    }
-}
-
 /// Loads the model (as an ensemble when a contender has a disagreement penalty or executes adaptively: the
-/// --model ensemble, or the shipped one around the shipped model) and its identity string.
+/// --model ensemble, or the shipped one around the shipped model) and its identity string. Every adaptive
+/// contender's spec gets the threshold it runs with, so the run's settings say it: `--trust-threshold`
+/// (overriding a tuned file's), else its own (a tuned file's or a grid point's), else the ensemble's
+/// calibration.
 pub fn load_model(
     env: EnvKind,
     c: &CommonArgs,
-    contenders: &[Contender],
+    contenders: &mut [Contender],
 ) -> anyhow::Result<RunModel> {
     let adaptive = contenders
         .iter()
@@ -297,11 +291,16 @@ pub fn load_model(
         adaptive || penalty,
     )?;
     let trust = if adaptive {
-        Some(crate::cli::trust::adaptive(
-            &planning,
-            env,
-            c.trust_threshold,
-        )?)
+        let t = crate::cli::trust::adaptive(&planning, env, c.trust_threshold)?;
+        for spec in contenders.iter_mut().filter_map(|k| k.mpc.as_mut()) {
+            if spec.trust {
+                spec.trust_threshold = c
+                    .trust_threshold
+                    .or(spec.trust_threshold)
+                    .or(Some(t.threshold));
+            }
+        }
+        Some(t)
     } else {
         None
     };

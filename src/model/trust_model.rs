@@ -135,7 +135,7 @@ pub fn shipped_trust_for(
     let Some(t) = load_trust_model(&path, env)? else {
         return Ok(None);
     };
-    if t.ensemble.designated_model().layers() != planning.layers() {
+    if !same_model(t.ensemble.designated_model(), planning) {
         return Err(format!(
             "{}'s designated member is not the planning model; rebuild it with `grasp-explorer train --env {} \
              --ensemble 5 --designated-model {}`",

@@ -75,5 +75,9 @@ variant jn-noise0.001-sync10x30 grasp $J --no-goal-shaping --noise 0.001 $S
 variant grad0.05-stategrad-sync10x30 grasp --state-step gradient --lr-states 0.05 --state-grads $S
 variant adam0.01-stategrad-sync10x30 grasp --lr-states 0.01 --state-grads $S
 variant stategrad-sync10x30 grasp --state-grads $S
+# Round 4 (issue 16, part 4: which GRASP the app opens with): the settings `tune` chose for the tables (the
+# reference switches with tuned learning rates), alone and with round 2's best lifted phase.
+variant tuned grasp --tuned assets/tuned/$env.json
+variant tuned-jnn-sync10x60 grasp --tuned assets/tuned/$env.json $Q --sync-every 10 --sync-steps 60
 python3 scripts/grasp-study-table.py "$OUT/runs.jsonl" > "$OUT/table.md"
 cat "$OUT/table.md"

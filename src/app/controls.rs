@@ -11,6 +11,7 @@ use super::commands::AppCommand;
 use super::lanes::Lanes;
 use super::overlay_build::OverlayToggles;
 use super::worker::RunSpec;
+use crate::bench::settings_source::SettingsSource;
 
 /// Editable state of the side panel.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,6 +99,28 @@ pub fn controls_ui(
                     }
                 }
             });
+        egui::ComboBox::from_label("settings")
+            .selected_text(spec.settings.name())
+            .show_ui(ui, |ui| {
+                for source in SettingsSource::ALL {
+                    if ui
+                        .selectable_label(spec.settings == source, source.name())
+                        .clicked()
+                        && source != spec.settings
+                    {
+                        restart = Some(RunSpec {
+                            settings: source,
+                            params: None,
+                            ..spec.clone()
+                        });
+                    }
+                }
+            })
+            .response
+            .on_hover_text(
+                "preset defaults: the preset's own settings (grasp = the paper's reference); \
+                 tuned: what `tune` chose for the benchmark tables (assets/tuned/<env>.json)",
+            );
         ui.horizontal(|ui| {
             let r = ui.add(
                 egui::DragValue::new(&mut spec.horizon)
@@ -378,117 +401,5 @@ pub fn params_ui(ui: &mut egui::Ui, params: &mut PlannerParams) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    //! The settings panel driven through egui's accessibility tree (egui_kittest), as a user clicks it.
-    use egui_kittest::kittest::{NodeT as _, Queryable as _};
-    use egui_kittest::Harness;
-
-    use super::*;
-    use crate::plan::GraspParams;
-
-    /// A harness around `params_ui` over GRASP defaults; the bool records whether an edit asked to apply.
-    fn grasp_panel() -> Harness<'static, (PlannerParams, bool)> {
-        Harness::new_ui_state(
-            |ui, state: &mut (PlannerParams, bool)| {
-                state.1 |= params_ui(ui, &mut state.0);
-            },
-            (PlannerParams::Grasp(GraspParams::default()), false),
-        )
-    }
-
-    fn grasp(state: &(PlannerParams, bool)) -> &GraspParams {
-        match &state.0 {
-            PlannerParams::Grasp(p) => p,
-            other => panic!("expected GRASP params, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn switches_flip_the_grasp_ablations_and_apply_at_once() {
-        let mut h = grasp_panel();
-        h.run();
-        assert!(!h.state().1, "nothing edited yet");
-        for label in ["noise", "sync", "stop-grad on states", "dense goal shaping"] {
-            h.get_by_label(label).click();
-            h.run();
-        }
-        let p = grasp(h.state());
-        assert!(h.state().1, "a click applies immediately");
-        assert!(!p.noise_enabled && !p.sync_enabled && !p.goal_shaping);
-        assert!(
-            p.state_gradients,
-            "unticking stop-grad turns state gradients on"
-        );
-    }
-
-    #[test]
-    fn state_step_radio_selects_the_gradient_step() {
-        let mut h = grasp_panel();
-        h.run();
-        h.get_by_label("gradient").click();
-        h.run();
-        assert!(h.state().1);
-        assert_eq!(grasp(h.state()).state_step, StateStep::Gradient);
-    }
-
-    #[test]
-    fn sync_mode_radio_selects_cem_sync() {
-        let mut h = grasp_panel();
-        h.run();
-        assert_eq!(grasp(h.state()).sync_mode, SyncMode::Gd);
-        h.get_by_label("CEM").click();
-        h.run();
-        assert_eq!(grasp(h.state()).sync_mode, SyncMode::Cem);
-        assert!(h.state().1);
-    }
-
-    #[test]
-    fn the_mpc_switch_sends_the_mpc_command_and_shows_the_mode() {
-        use crate::app::history::HistoryConfig;
-        use crate::app::lanes::Lane;
-        type State = (Lanes, ControlsState, OverlayToggles, Vec<AppCommand>);
-        let lanes = |mpc: bool| Lanes {
-            lanes: vec![Lane::empty(
-                RunSpec {
-                    mpc: mpc.then(crate::app::mpc::app_mpc_settings),
-                    ..RunSpec::new(EnvKind::Wall, PlannerKind::Grasp, 1)
-                },
-                HistoryConfig::default(),
-            )],
-            builder: crate::app::testutil::toy_builder(),
-            history: HistoryConfig::default(),
-            compare_planner: PlannerKind::Cem,
-        };
-        let harness = |mpc: bool| {
-            Harness::new_ui_state(
-                |ui, s: &mut State| {
-                    let (lanes, controls, overlays, out) = s;
-                    egui::ScrollArea::vertical()
-                        .show(ui, |ui| controls_ui(ui, lanes, controls, overlays, out));
-                },
-                (
-                    lanes(mpc),
-                    ControlsState::default(),
-                    OverlayToggles::default(),
-                    Vec::new(),
-                ),
-            )
-        };
-        let mut h = harness(false);
-        h.run();
-        h.get_by_label("MPC: closed loop (M)").click();
-        h.run();
-        assert_eq!(h.state().3, vec![AppCommand::ToggleMpc]);
-        // In MPC mode the switch is on; clicking it asks to go back to open loop (the same command).
-        let mut h = harness(true);
-        h.run();
-        let node = h.get_by_label("MPC: closed loop (M)");
-        assert_eq!(
-            node.accesskit_node().toggled(),
-            Some(egui::accesskit::Toggled::True)
-        );
-        node.click();
-        h.run();
-        assert_eq!(h.state().3, vec![AppCommand::ToggleMpc]);
-    }
-}
+#[path = "controls_tests.rs"]
+mod tests;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use serde::Serialize;
 
+use crate::bench::settings_source::SettingsSource;
 use crate::model::WorldModel;
 use crate::plan::mpc_planner::ClosedLoopView;
 use crate::plan::runfile::{read_run, ModelInfo, RunHeader, RunWriter};
@@ -103,6 +104,7 @@ pub fn save_run(
         },
         1,
     );
+    header.settings = Some(info.spec.settings.name().into());
     if let (Some(settings), Some(view)) = (&info.spec.mpc, mpc) {
         header.mpc = Some(settings.clone());
         let mut w = RunWriter::create(path, &header).map_err(|e| e.to_string())?;
@@ -166,6 +168,11 @@ pub fn open_run(path: &Path) -> Result<OpenedRun, String> {
     let spec = RunSpec {
         horizon: h.problem.horizon,
         params: Some(h.params.clone()),
+        settings: h
+            .settings
+            .as_deref()
+            .and_then(SettingsSource::parse)
+            .unwrap_or_default(),
         problem: Some(h.problem.clone()),
         mpc: mpc.as_ref().and(h.mpc.clone()),
         ..RunSpec::new(h.problem.env, planner, h.seed)
@@ -440,6 +447,26 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
         assert_eq!(v["horizon"], 3);
         assert!(write_export(Path::new("/nonexistent-dir/x.csv"), &e).is_err());
+    }
+
+    #[test]
+    fn a_saved_run_keeps_where_its_settings_came_from() {
+        use crate::app::testutil::linear_wall_builder;
+        use crate::bench::settings_source::SettingsSource;
+        let spec = RunSpec {
+            horizon: 3,
+            settings: SettingsSource::Tuned,
+            ..RunSpec::new(crate::env::EnvKind::Wall, PlannerKind::Grasp, 2)
+        };
+        let mut session = (linear_wall_builder())(&spec).unwrap();
+        let snaps: Vec<_> = (0..3).map(|_| session.planner.step()).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        save_run(&path, &session.info, &snaps, None).unwrap();
+        let run = crate::plan::runfile::read_run(&path).unwrap();
+        assert_eq!(run.header.settings.as_deref(), Some("tuned"));
+        let (info, _, _) = open_run(&path).unwrap();
+        assert_eq!(info.spec.settings, SettingsSource::Tuned);
     }
 
     #[test]

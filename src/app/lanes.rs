@@ -83,10 +83,7 @@ impl Lane {
 
     /// A lane without a worker (for opened run files).
     pub fn empty(spec: RunSpec, config: HistoryConfig) -> Lane {
-        let params = spec
-            .params
-            .clone()
-            .unwrap_or_else(|| spec.planner.default_params());
+        let params = spec.start_params();
         Lane {
             worker: None,
             spec,
@@ -311,6 +308,7 @@ impl Lanes {
             } else {
                 RunSpec {
                     planner: lane.spec.planner,
+                    settings: lane.spec.settings,
                     params: lane.spec.params.clone(),
                     ..spec.clone()
                 }

@@ -62,14 +62,17 @@ use self::capture::CaptureConfig;
 use self::history::HistoryConfig;
 use self::lanes::{Lane, Lanes};
 use self::worker::RunSpec;
+use crate::bench::settings_source::{self, SettingsSource};
 
 /// What the app opens with.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AppConfig {
     /// Environment. Default Push-T.
     pub env: EnvKind,
-    /// Planner preset. Default GRASP.
-    pub planner: PlannerKind,
+    /// Planner preset (None = the env's measured best GRASP, [`settings_source::opening`]).
+    pub planner: Option<PlannerKind>,
+    /// Where its settings come from (None = the opening choice's, or preset defaults for a named planner).
+    pub settings: Option<SettingsSource>,
     /// Horizon (None = the env's default, [`RunSpec::default_horizon`]).
     pub horizon: Option<usize>,
     /// Problem and planner seed. Default 0.
@@ -96,7 +99,8 @@ impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
             env: EnvKind::Pusht,
-            planner: PlannerKind::Grasp,
+            planner: None,
+            settings: None,
             horizon: None,
             seed: 0,
             compare: None,
@@ -107,6 +111,29 @@ impl Default for AppConfig {
             record: None,
             window: (1280, 800),
             history: HistoryConfig::default(),
+        }
+    }
+}
+
+impl AppConfig {
+    /// The run the main lane starts with: without a planner, the env's measured best GRASP
+    /// ([`settings_source::opening`]); a named planner starts from its preset defaults unless `settings` says
+    /// otherwise.
+    pub fn start_spec(&self) -> RunSpec {
+        let (planner, settings) = match self.planner {
+            Some(p) => (p, self.settings.unwrap_or_default()),
+            None => {
+                let (p, s) = settings_source::opening(self.env);
+                (p, self.settings.unwrap_or(s))
+            }
+        };
+        RunSpec {
+            settings,
+            horizon: self
+                .horizon
+                .unwrap_or_else(|| RunSpec::default_horizon(self.env)),
+            mpc: self.mpc.then(mpc::app_mpc_settings),
+            ..RunSpec::new(self.env, planner, self.seed)
         }
     }
 }
@@ -185,13 +212,7 @@ pub fn run(config: AppConfig) -> Result<(), AppError> {
         Some(p) => Some(files::open_run(p).map_err(AppError::Open)?),
         None => None,
     };
-    let spec = RunSpec {
-        horizon: config
-            .horizon
-            .unwrap_or_else(|| RunSpec::default_horizon(config.env)),
-        mpc: config.mpc.then(mpc::app_mpc_settings),
-        ..RunSpec::new(config.env, config.planner, config.seed)
-    };
+    let spec = config.start_spec();
     let builder = session::model_builder();
     let mut lanes = Lanes {
         lanes: Vec::new(),
@@ -278,5 +299,39 @@ pub fn run(config: AppConfig) -> Result<(), AppError> {
     match app.run() {
         AppExit::Success => Ok(()),
         AppExit::Error(code) => Err(AppError::Exit(code.get())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_app_opens_with_each_envs_measured_grasp_and_a_named_planner_with_its_defaults() {
+        for env in EnvKind::ALL {
+            let spec = AppConfig {
+                env,
+                ..Default::default()
+            }
+            .start_spec();
+            assert_eq!((spec.planner, spec.settings), settings_source::opening(env));
+            assert_eq!(spec.horizon, RunSpec::default_horizon(env));
+        }
+        let spec = AppConfig {
+            planner: Some(PlannerKind::Grasp),
+            ..Default::default()
+        }
+        .start_spec();
+        assert_eq!(
+            (spec.planner, spec.settings),
+            (PlannerKind::Grasp, SettingsSource::Preset)
+        );
+        assert_eq!(spec.start_params(), PlannerKind::Grasp.default_params());
+        let spec = AppConfig {
+            settings: Some(SettingsSource::Tuned),
+            ..Default::default()
+        }
+        .start_spec();
+        assert_eq!(spec.settings, SettingsSource::Tuned);
     }
 }

@@ -82,10 +82,7 @@ pub fn build_with_model(spec: &RunSpec, model: Arc<dyn WorldModel>) -> Result<Se
         }
         None => generate_problem(spec.env, spec.horizon, spec.seed)?,
     };
-    let params = spec
-        .params
-        .clone()
-        .unwrap_or_else(|| spec.planner.default_params());
+    let params = spec.start_params();
     params.validate().map_err(|e| e.to_string())?;
     let mut planner: Box<dyn Planner> = match &spec.mpc {
         Some(mpc) => {

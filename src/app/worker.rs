@@ -22,6 +22,7 @@ use crate::plan::mpc::MpcSettings;
 use crate::plan::{Phase, Planner, PlannerKind, PlannerParams, Snapshot, Status};
 
 use super::mpc::MpcProgress;
+use crate::bench::settings_source::{params_for, SettingsSource};
 
 /// What to plan: enough to rebuild the session after a crash.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,7 +35,9 @@ pub struct RunSpec {
     pub horizon: usize,
     /// Problem seed (also seeds the planner).
     pub seed: u64,
-    /// Parameters overriding the preset's defaults (None = preset defaults).
+    /// Where the starting settings come from when `params` is None.
+    pub settings: SettingsSource,
+    /// Parameters overriding the starting settings (None = those of `settings`).
     pub params: Option<PlannerParams>,
     /// A posed problem (dragged start/goal) replacing the generated one.
     pub problem: Option<Problem>,
@@ -52,11 +55,19 @@ impl RunSpec {
             planner,
             horizon: RunSpec::default_horizon(env),
             seed,
+            settings: SettingsSource::Preset,
             params: None,
             problem: None,
             max_iterations: 50_000,
             mpc: None,
         }
+    }
+
+    /// The settings the planner starts with: `params` if set, else those of `settings` for this env and preset.
+    pub fn start_params(&self) -> PlannerParams {
+        self.params
+            .clone()
+            .unwrap_or_else(|| params_for(self.env, self.planner, self.settings).0)
     }
 
     /// The horizon the app opens with for each env (short enough to settle within seconds on 2 cores).

@@ -12,6 +12,7 @@ pub mod plot;
 pub mod protocol;
 pub mod session;
 pub mod settings;
+pub mod settings_source;
 pub mod stats;
 pub mod summary;
 pub mod trial_log;

@@ -5,6 +5,7 @@
 use anyhow::Context as _;
 use std::path::PathBuf;
 
+use grasp_explorer::bench::settings_source::SettingsSource;
 use grasp_explorer::env::EnvKind;
 use grasp_explorer::plan::PlannerKind;
 
@@ -14,9 +15,15 @@ pub struct AppArgs {
     /// Environment: pusht, pointmaze or wall.
     #[arg(long, default_value = "pusht")]
     pub env: EnvKind,
-    /// Planner: grasp (or an ablation: grasp-nosync, grasp-nonoise, …), cem, gd, gd-adam, latco.
-    #[arg(long, default_value = "grasp")]
-    pub planner: PlannerKind,
+    /// Planner: grasp (or a variant: grasp-jacobi, grasp-nosync, …), cem, gd, gd-adam, latco. Default: the
+    /// env's measured best GRASP (docs/app.md, "Which GRASP the app opens with").
+    #[arg(long)]
+    pub planner: Option<PlannerKind>,
+    /// Where the planner's settings come from: `preset` (its own defaults; grasp = the paper's reference) or
+    /// `tuned` (assets/tuned/<env>.json, what `tune` chose for the tables). Default: the opening choice's,
+    /// or `preset` with --planner.
+    #[arg(long, value_parser = parse_settings)]
+    pub settings: Option<SettingsSource>,
     /// Horizon in world-model steps (default: 30 on Push-T and PointMaze, 25 on Wall).
     #[arg(long)]
     pub horizon: Option<usize>,
@@ -48,6 +55,14 @@ pub struct AppArgs {
     /// Planner threads (CEM splits its samples over them). Default: all cores.
     #[arg(long)]
     pub threads: Option<usize>,
+}
+
+fn parse_settings(s: &str) -> Result<SettingsSource, String> {
+    match s {
+        "preset" => Ok(SettingsSource::Preset),
+        "tuned" => Ok(SettingsSource::Tuned),
+        _ => Err(format!("expected preset or tuned, got '{s}'")),
+    }
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -104,6 +119,7 @@ fn open_window(args: AppArgs) -> anyhow::Result<()> {
     let config = grasp_explorer::app::AppConfig {
         env: args.env,
         planner: args.planner,
+        settings: args.settings,
         horizon: args.horizon,
         seed: args.seed,
         compare: args.compare,

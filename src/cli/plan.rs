@@ -187,6 +187,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         .model
         .clone()
         .unwrap_or_else(|| default_model_path(env));
+    // Recorded in a saved run's header, as the app records its settings selector.
+    let settings_label = match &args.tuned {
+        Some(p) => format!("tuned ({})", p.display()),
+        None => "preset defaults".to_string(),
+    };
     if let Some(mpc) = &mpc {
         let save_run = match &args.save_run {
             Some(path) => {
@@ -206,6 +211,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
                     args.save_every,
                 );
                 header.mpc = Some(mpc.clone());
+                header.settings = Some(settings_label.clone());
                 Some((header, path.as_path()))
             }
             None => None,
@@ -237,7 +243,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
                 state_dim: model.state_dim(),
                 action_dim: model.action_dim(),
             };
-            let header = RunHeader::new(
+            let mut header = RunHeader::new(
                 kind.name(),
                 params.clone(),
                 args.seed,
@@ -246,6 +252,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
                 info,
                 args.save_every,
             );
+            header.settings = Some(settings_label);
             Some(
                 RunWriter::create(path, &header)
                     .with_context(|| format!("--save-run {}", path.display()))?,

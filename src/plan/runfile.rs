@@ -78,6 +78,9 @@ pub struct RunHeader {
     /// The MPC settings of a closed-loop run; absent for open-loop runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mpc: Option<MpcSettings>,
+    /// Where the starting settings came from ("preset defaults", "tuned …"); absent in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<String>,
 }
 
 impl RunHeader {
@@ -103,6 +106,7 @@ impl RunHeader {
             save_every: save_every.max(1),
             tool: format!("grasp-explorer {}", env!("CARGO_PKG_VERSION")),
             mpc: None,
+            settings: None,
         }
     }
 }

@@ -1,0 +1,130 @@
+//! Where a run's planner settings come from (the app's "settings" selector) — a preset's own defaults (for `grasp`, the paper's reference
+//! settings) or the settings `tune` chose for the benchmark tables (`assets/tuned/<env>.json`, compiled in) —
+//! and which GRASP the app opens with on each env: the variant measured best on tuning problems
+//! (docs/results.md, "GRASP's lifted phase"), so the first thing a user sees is GRASP working, with the
+//! reference behaviour one selection away.
+
+use super::settings::{resolve, TunedSettings};
+use crate::env::EnvKind;
+use crate::plan::{PlannerKind, PlannerParams};
+
+/// Where the planner's starting settings come from (the sliders change them live either way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SettingsSource {
+    /// The preset's own defaults (`grasp`: the reference defaults of the paper and its port).
+    #[default]
+    Preset,
+    /// The shipped tuned settings for the env (`assets/tuned/<env>.json`); an ablation preset keeps its
+    /// switches on top of its family's tuned values, as in `bench`.
+    Tuned,
+}
+
+impl SettingsSource {
+    /// Both sources, in display order.
+    pub const ALL: [SettingsSource; 2] = [SettingsSource::Preset, SettingsSource::Tuned];
+
+    /// Short name, as shown in the selector, the status bar and saved runs.
+    pub fn name(self) -> &'static str {
+        match self {
+            SettingsSource::Preset => "preset defaults",
+            SettingsSource::Tuned => "tuned",
+        }
+    }
+
+    /// Parses [`SettingsSource::name`] (or `preset`), e.g. from a saved run's header.
+    pub fn parse(text: &str) -> Option<SettingsSource> {
+        let t = text.trim();
+        if t == "preset" || t == "preset defaults" {
+            Some(SettingsSource::Preset)
+        } else if t == "tuned" || t.starts_with("tuned ") {
+            Some(SettingsSource::Tuned)
+        } else {
+            None
+        }
+    }
+}
+
+/// The settings `kind` starts with on `env` from `source` (the preset's defaults if the env's shipped tuned
+/// file has no entry for its family), and a one-line description of where they came from.
+pub fn params_for(
+    env: EnvKind,
+    kind: PlannerKind,
+    source: SettingsSource,
+) -> (PlannerParams, String) {
+    let tuned = match source {
+        SettingsSource::Preset => None,
+        SettingsSource::Tuned => TunedSettings::shipped(env).ok(),
+    };
+    match resolve(kind, tuned.as_ref()) {
+        Ok((params, _, from)) if tuned.is_some() && from != "preset defaults" => {
+            (params, format!("{from}, assets/tuned/{}.json", env.name()))
+        }
+        _ => (kind.default_params(), "preset defaults".into()),
+    }
+}
+
+/// The GRASP the app opens with on `env`, open loop (GRASP's closed-loop tables are below its open-loop
+/// ones on every env, docs/results.md "Closed loop"). Chosen by the lifted-phase study on tuning problems
+/// (`scripts/grasp-study.sh`, docs/results.md "GRASP's lifted phase"): on Push-T (H = 50) the exact Jacobi
+/// state step without goal shaping and noise with a frequent sync (`grasp-jacobi`) is the only variant that
+/// reaches CEM's terminal distance under the model, while the reference settings leave the virtual states
+/// inconsistent.
+pub fn opening(env: EnvKind) -> (PlannerKind, SettingsSource) {
+    match env {
+        EnvKind::Pusht => (PlannerKind::GraspJacobi, SettingsSource::Preset),
+        EnvKind::Pointmaze => (PlannerKind::GraspJacobi, SettingsSource::Preset),
+        EnvKind::Wall => (PlannerKind::GraspJacobi, SettingsSource::Preset),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_names_are_refused() {
+        for s in SettingsSource::ALL {
+            assert_eq!(SettingsSource::parse(s.name()), Some(s));
+        }
+        assert_eq!(
+            SettingsSource::parse("tuned (lr_actions=0.03), assets/tuned/wall.json"),
+            Some(SettingsSource::Tuned)
+        );
+        assert_eq!(SettingsSource::parse("mystery"), None);
+    }
+
+    #[test]
+    fn tuned_settings_are_the_shipped_files_and_keep_a_presets_switches() {
+        for env in EnvKind::ALL {
+            let (preset, from) = params_for(env, PlannerKind::Grasp, SettingsSource::Preset);
+            assert_eq!(preset, PlannerKind::Grasp.default_params());
+            assert_eq!(from, "preset defaults");
+            let (tuned, from) = params_for(env, PlannerKind::Grasp, SettingsSource::Tuned);
+            let shipped = TunedSettings::shipped(env).unwrap();
+            assert_eq!(tuned, shipped.planners["grasp"].params, "{env}");
+            assert!(
+                from.contains(&format!("assets/tuned/{}.json", env.name())),
+                "{from}"
+            );
+            // An ablation keeps its own switch on top of the tuned values.
+            let (nosync, _) = params_for(env, PlannerKind::GraspNoSync, SettingsSource::Tuned);
+            match (nosync, tuned) {
+                (PlannerParams::Grasp(a), PlannerParams::Grasp(b)) => {
+                    assert!(!a.sync_enabled && b.sync_enabled);
+                    assert_eq!(a.lr_actions, b.lr_actions);
+                }
+                other => panic!("not GRASP settings: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_env_opens_with_a_grasp_preset() {
+        for env in EnvKind::ALL {
+            let (kind, source) = opening(env);
+            let (params, _) = params_for(env, kind, source);
+            assert!(matches!(params, PlannerParams::Grasp(_)), "{env}: {kind}");
+            params.validate().unwrap();
+        }
+    }
+}

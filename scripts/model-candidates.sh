@@ -19,6 +19,12 @@ cmd() { # name -> the training command (without --out)
     wall-ens5) echo "train --env wall --ensemble 5 --samples 200000 --epochs 30" ;;
     pointmaze-ens5) echo "train --env pointmaze --ensemble 5 --samples 200000 --epochs 30" ;;
     wall-3x256) echo "train --env wall --hidden 256,256,256" ;;
+    wall-2x512) echo "train --env wall --hidden 512,512" ;;
+    wall-3x512) echo "train --env wall --hidden 512,512,512" ;;
+    pusht-3x256) echo "train --env pusht --hidden 256,256,256" ;;
+    pusht-2x512) echo "train --env pusht --hidden 512,512" ;;
+    pointmaze-adv) echo "train --env pointmaze --adversarial 0.05,0.02" ;;
+    pointmaze-ms5) echo "train --env pointmaze --rollout-steps 5 --epochs 12" ;;
     wall-adv) echo "train --env wall --adversarial 0.05,0.02" ;;
     wall-ms5) echo "train --env wall --rollout-steps 5 --epochs 12" ;;
     pusht-ms5) echo "train --env pusht --rollout-steps 5 --epochs 12" ;;

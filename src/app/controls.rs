@@ -76,6 +76,7 @@ pub fn controls_ui(
                             horizon: RunSpec::default_horizon(env),
                             problem: None,
                             params: None,
+                            settings: spec.settings,
                             mpc: spec.mpc.clone(),
                             ..RunSpec::new(env, spec.planner, spec.seed)
                         });

@@ -15,6 +15,7 @@ fn grasp_panel() -> Harness<'static, (PlannerParams, bool)> {
     )
 }
 
+/// The GRASP settings in the panel's state.
 fn grasp(state: &(PlannerParams, bool)) -> &GraspParams {
     match &state.0 {
         PlannerParams::Grasp(p) => p,

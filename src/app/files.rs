@@ -104,7 +104,7 @@ pub fn save_run(
         },
         1,
     );
-    header.settings = Some(info.spec.settings.name().into());
+    header.settings = Some(info.spec.settings_label());
     if let (Some(settings), Some(view)) = (&info.spec.mpc, mpc) {
         header.mpc = Some(settings.clone());
         let mut w = RunWriter::create(path, &header).map_err(|e| e.to_string())?;

@@ -36,6 +36,7 @@ pub mod plots;
 pub mod rate;
 pub mod recording;
 pub mod ribbon;
+pub mod run_spec;
 pub mod session;
 pub mod simulate;
 pub mod timeline;

@@ -97,7 +97,7 @@ fn status_ui(ui: &mut egui::Ui, p: &Panels<'_>) {
             let rate = lane.rate.rate(std::time::Instant::now());
             ui.strong(lane.spec.planner.name())
                 .on_hover_text("planner preset · where its starting settings came from");
-            ui.monospace(lane.spec.settings.name());
+            ui.monospace(lane.spec.settings_label());
             ui.monospace(format!(
                 "it {} · {phase} · {rate:.0} it/s · {state}",
                 snap.map_or(0, |s| s.iteration)

@@ -15,70 +15,13 @@ use std::time::Duration;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TryRecvError, TrySendError};
 
-use crate::env::{EnvKind, Problem};
+use crate::env::Problem;
 use crate::model::trust_model::TrustLookup;
 use crate::model::WorldModel;
-use crate::plan::mpc::MpcSettings;
-use crate::plan::{Phase, Planner, PlannerKind, PlannerParams, Snapshot, Status};
+use crate::plan::{Phase, Planner, PlannerParams, Snapshot, Status};
 
 use super::mpc::MpcProgress;
-use crate::bench::settings_source::{params_for, SettingsSource};
-
-/// What to plan: enough to rebuild the session after a crash.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunSpec {
-    /// Environment.
-    pub env: EnvKind,
-    /// Planner preset.
-    pub planner: PlannerKind,
-    /// Horizon T in world-model steps. ≥ 1.
-    pub horizon: usize,
-    /// Problem seed (also seeds the planner).
-    pub seed: u64,
-    /// Where the starting settings come from when `params` is None.
-    pub settings: SettingsSource,
-    /// Parameters overriding the starting settings (None = those of `settings`).
-    pub params: Option<PlannerParams>,
-    /// A posed problem (dragged start/goal) replacing the generated one.
-    pub problem: Option<Problem>,
-    /// The worker pauses after this many iterations (keeps an idle app from burning CPU forever). ≥ 1.
-    pub max_iterations: usize,
-    /// Closed-loop MPC settings (None = open loop, the default); see [`super::mpc::app_mpc_settings`].
-    pub mpc: Option<MpcSettings>,
-}
-
-impl RunSpec {
-    /// Defaults for `env` and `planner`: the env's [`RunSpec::default_horizon`], at most 50,000 iterations.
-    pub fn new(env: EnvKind, planner: PlannerKind, seed: u64) -> Self {
-        RunSpec {
-            env,
-            planner,
-            horizon: RunSpec::default_horizon(env),
-            seed,
-            settings: SettingsSource::Preset,
-            params: None,
-            problem: None,
-            max_iterations: 50_000,
-            mpc: None,
-        }
-    }
-
-    /// The settings the planner starts with: `params` if set, else those of `settings` for this env and preset.
-    pub fn start_params(&self) -> PlannerParams {
-        self.params
-            .clone()
-            .unwrap_or_else(|| params_for(self.env, self.planner, self.settings).0)
-    }
-
-    /// The horizon the app opens with for each env (short enough to settle within seconds on 2 cores).
-    pub fn default_horizon(env: EnvKind) -> usize {
-        match env {
-            EnvKind::Pusht => 30,
-            EnvKind::Pointmaze => 30,
-            EnvKind::Wall => 25,
-        }
-    }
-}
+pub use super::run_spec::RunSpec;
 
 /// A built session as the UI sees it: the problem in env units and the model to decode snapshots with.
 pub struct SessionInfo {

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::app::testutil::toy_builder;
-use crate::plan::GraspParams;
+use crate::env::EnvKind;
+use crate::plan::{GraspParams, PlannerKind};
 
 fn spec(seed: u64) -> RunSpec {
     RunSpec {

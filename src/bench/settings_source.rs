@@ -1,6 +1,6 @@
-//! Where a run's planner settings come from (the app's "settings" selector) — a preset's own defaults (for `grasp`, the paper's reference
-//! settings) or the settings `tune` chose for the benchmark tables (`assets/tuned/<env>.json`, compiled in) —
-//! and which GRASP the app opens with on each env: the variant measured best on tuning problems
+//! Where a run's planner settings come from (the app's "settings" selector) — a preset's own defaults (for
+//! `grasp`, the paper's reference settings) or the settings `tune` chose for the benchmark tables
+//! (`assets/tuned/<env>.json`, compiled in) — and which GRASP the app opens with on each env: the variant measured best on tuning problems
 //! (docs/results.md, "GRASP's lifted phase"), so the first thing a user sees is GRASP working, with the
 //! reference behaviour one selection away.
 
@@ -31,10 +31,11 @@ impl SettingsSource {
         }
     }
 
-    /// Parses [`SettingsSource::name`] (or `preset`), e.g. from a saved run's header.
+    /// Parses `preset` / `tuned` (the `--settings` flag) or a label that starts with a source's name (a saved
+    /// run's header, e.g. "tuned + edits").
     pub fn parse(text: &str) -> Option<SettingsSource> {
         let t = text.trim();
-        if t == "preset" || t == "preset defaults" {
+        if t == "preset" || t.starts_with("preset defaults") {
             Some(SettingsSource::Preset)
         } else if t == "tuned" || t.starts_with("tuned ") {
             Some(SettingsSource::Tuned)
@@ -63,7 +64,8 @@ pub fn params_for(
     }
 }
 
-/// The GRASP the app opens with on `env`, open loop (GRASP's closed-loop tables are below its open-loop
+/// The GRASP the app opens with on `env` (at the app's default horizon; measured at H = 50 on Push-T and
+/// H = 100 on the mazes), open loop (GRASP's closed-loop tables are below its open-loop
 /// ones on every env, docs/results.md "Closed loop"). Chosen by the lifted-phase study on tuning problems
 /// (`scripts/grasp-study.sh`, docs/results.md "GRASP's lifted phase"): on Push-T (H = 50) the exact Jacobi
 /// state step without goal shaping and noise with a frequent sync (`grasp-jacobi`) is the only variant that

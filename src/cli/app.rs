@@ -57,10 +57,10 @@ pub struct AppArgs {
     pub threads: Option<usize>,
 }
 
+/// `--settings`: `preset` or `tuned`.
 fn parse_settings(s: &str) -> Result<SettingsSource, String> {
     match s {
-        "preset" => Ok(SettingsSource::Preset),
-        "tuned" => Ok(SettingsSource::Tuned),
+        "preset" | "tuned" => SettingsSource::parse(s).ok_or_else(|| s.to_string()),
         _ => Err(format!("expected preset or tuned, got '{s}'")),
     }
 }
@@ -140,7 +140,7 @@ fn open_window(_args: AppArgs) -> anyhow::Result<()> {
     anyhow::bail!("this grasp-explorer was built without the `app` feature; rebuild with default features to open the window")
 }
 
-/// No subcommand: the app with its defaults (Push-T, GRASP, the shipped model).
+/// No subcommand: the app with its defaults (Push-T, the measured best GRASP preset, the shipped model).
 pub fn run_default() -> anyhow::Result<()> {
     use clap::Parser as _;
     #[derive(clap::Parser)]

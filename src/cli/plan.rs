@@ -129,7 +129,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let kind: PlannerKind = args.planner.parse().map_err(usage)?;
     let horizon = super::limits::bound("--horizon", count("horizon", args.horizon)?, MAX_HORIZON)?;
     let (base, tuned_check_every) = base_params(env, kind, args.tuned.as_ref())?;
-    let params = apply_overrides(base, &args.overrides)?;
+    let params = apply_overrides(base.clone(), &args.overrides)?;
     let check_every = args.check_every.unwrap_or(tuned_check_every);
     let max_iters = match args.iters {
         Some(n) => Some(count("iters", n)?),
@@ -188,10 +188,13 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| default_model_path(env));
     // Recorded in a saved run's header, as the app records its settings selector.
-    let settings_label = match &args.tuned {
+    let mut settings_label = match &args.tuned {
         Some(p) => format!("tuned ({})", p.display()),
         None => "preset defaults".to_string(),
     };
+    if params != base {
+        settings_label.push_str(" + flags");
+    }
     if let Some(mpc) = &mpc {
         let save_run = match &args.save_run {
             Some(path) => {

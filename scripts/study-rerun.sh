@@ -1,0 +1,56 @@
+#!/bin/sh
+# Issue 16, part 3: the study rerun. For each env: tune every planner open loop on tuning seeds, tune the MPC
+# replan split on top of those settings, calibrate 10 CPU s per trial as iterations, then run 50 evaluation
+# problems per cell open loop AND closed loop in one bench (`--mpc --and-open-loop`: labels `P` and `P+mpc`,
+# same problems, same settings) as two shards on two cores, and merge into docs/results/rerun-<env>. Push-T
+# also runs the paper's ablations at H = 40 and 50 in both modes. Planners: grasp-jacobi (the variant the
+# lifted-phase study chose), grasp (the reference design with tuned learning rates), cem, gd, latco.
+# Resumable at every stage: rerun the same command. Models: the shipped ones (or $GRASP_EXPLORER_MODELS).
+#
+#   scripts/study-rerun.sh [env ...]        # default: pointmaze wall pusht pusht-ablations
+#
+# For a smoke test, N (evaluation problems, 50), TN (tuning problems, 10), S (CPU s per trial, 10) and CS
+# (calibration seconds, 3) can be made small, with R and DOCS pointing elsewhere.
+set -eu
+B=${B:-target/release/grasp-explorer}
+R=${R:-runs/rerun}
+DOCS=${DOCS:-docs/results}
+cd "$(dirname "$0")/.."
+P=grasp-jacobi,grasp,cem,gd,latco
+N=${N:-50}; TN=${TN:-10}; S=${S:-10}; CS=${CS:-3}
+[ $# -gt 0 ] || set -- pointmaze wall pusht pusht-ablations
+for e in "$@"; do
+  case $e in pointmaze|wall|pusht|pusht-ablations) ;; *) echo "study-rerun: unknown part '$e' (pointmaze, wall, pusht, pusht-ablations)" >&2; exit 2 ;; esac
+done
+tuned() { # env tuning-horizon -> settings file (open-loop tune, then the MPC split on top)
+  e=$1; ht=$2
+  [ -f "$R/$e-tune/tuned.json" ] || $B tune --env $e --planners $P --horizons $ht --problems $TN --budget-s $S \
+    --calibrate-s $CS --scale-iters --grid assets/grids/rerun.json --out "$R/$e-tune" --resume >&2
+  [ -f "$R/$e-mpc-tune/tuned.json" ] || $B tune --env $e --planners $P --horizons $ht --problems $TN --mpc \
+    --grid assets/grids/mpc.json --from "$R/$e-tune/tuned.json" --budget-s $S --calibrate-s $CS --scale-iters \
+    --out "$R/$e-mpc-tune" --resume >&2
+  echo "$R/$e-mpc-tune/tuned.json"
+}
+study() { # name env horizons planner-flags tuned-file
+  name=$1; e=$2; hs=$3; pf=$4; t=$5
+  [ -f "$R/$name-calib/budget.json" ] || $B bench --env $e $pf --horizons $hs --problems $N --seed 0 \
+    --tuned "$t" --budget-s $S --calibrate-s $CS --scale-iters --calibrate-only --out "$R/$name-calib"
+  for i in 0 1; do
+    $B bench --env $e $pf --horizons $hs --problems $N --seed 0 --mpc --and-open-loop --tuned "$t" \
+      --budget-file "$R/$name-calib/budget.json" --shard $i/2 --out "$R/$name/shard-$i" --resume > "$R/$name-shard-$i.log" 2>&1 &
+  done
+  wait
+  rm -rf "$DOCS/rerun-$name.tmp"
+  $B bench merge "$R/$name/shard-0" "$R/$name/shard-1" --out "$DOCS/rerun-$name.tmp"
+  rm -rf "$DOCS/rerun-$name"; mv "$DOCS/rerun-$name.tmp" "$DOCS/rerun-$name"
+  mkdir -p "$DOCS/rerun-$name/tuning"
+  cp "$t" "$DOCS/rerun-$name/tuning/tuned.json"; cp "$R/$name-calib/budget.json" "$DOCS/rerun-$name/tuning/"
+}
+mkdir -p "$R"
+for e in "$@"; do
+  case $e in
+    pointmaze|wall) study $e $e 50,100,200 "--planners $P" "$(tuned $e 100)" ;;
+    pusht) study pusht pusht 40,50,60,80 "--planners $P" "$(tuned pusht 50)" ;;
+    pusht-ablations) study pusht-ablations pusht 40,50 "--ablations --planners grasp-jacobi" "$(tuned pusht 50)" ;;
+  esac
+done

@@ -27,6 +27,7 @@ cmd() { # name -> the training command (without --out)
     pointmaze-ms5) echo "train --env pointmaze --rollout-steps 5 --epochs 12" ;;
     wall-adv) echo "train --env wall --adversarial 0.05,0.02" ;;
     wall-ms5) echo "train --env wall --rollout-steps 5 --epochs 12" ;;
+    pusht-ms5w) echo "train --env pusht --rollout-steps 5 --rollout-weight 0.2 --epochs 12" ;;
     pusht-ms5) echo "train --env pusht --rollout-steps 5 --epochs 12" ;;
     pusht-online-grasp) echo "finetune --env pusht --planner grasp --iters 300 --goals problems --horizon 25 --rounds 10 --problems 100 --epochs 3 --old-frac 0.9 --old-samples 400000" ;;
     pointmaze-online-grasp) echo "finetune --env pointmaze --planner grasp --iters 300 --goals problems --horizon 50 --rounds 10 --problems 100 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;

@@ -141,6 +141,13 @@ fn bad_values_name_the_flag_or_file() {
         2,
         "--rollout-steps",
     );
+    for w in ["-0.5", "nan", "inf"] {
+        fails(
+            &["train", "--env", "wall", "--rollout-weight", w],
+            2,
+            "--rollout-weight",
+        );
+    }
     fails(
         &["finetune", "--env", "wall", "--rounds", "0", "--out", o],
         2,

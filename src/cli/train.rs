@@ -65,6 +65,10 @@ pub struct TrainArgs {
     /// teacher-forced at step 1, free-running after). 1..=--episode-len.
     #[arg(long, default_value_t = 1)]
     pub rollout_steps: usize,
+    /// With --rollout-steps N > 1: weight of the free-running steps 2..=N relative to step 1 (1 = a plain sum;
+    /// e.g. 0.2 keeps the one-step fit in charge). Finite, >= 0.
+    #[arg(long, default_value_t = 1.0)]
+    pub rollout_weight: f32,
     /// Adversarial training: box radii λs,λa of the state and action input perturbation in units of their
     /// per-dim std (one FGSM step per minibatch), e.g. 0.03,0.02; 0,0 = off.
     #[arg(long, default_value = "0,0", allow_hyphen_values = true)]
@@ -252,6 +256,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             args.episode_len, args.rollout_steps
         )));
     }
+    if !(args.rollout_weight.is_finite() && args.rollout_weight >= 0.0) {
+        return Err(usage(format!(
+            "--rollout-weight must be a finite number >= 0, got {}",
+            args.rollout_weight
+        )));
+    }
     let (adv_state, adv_action) = parse_adversarial(&args.adversarial)?;
     let members = match args.ensemble {
         None if args.bootstrap => {
@@ -361,6 +371,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 lr: args.lr,
                 seed,
                 rollout_steps: args.rollout_steps,
+                rollout_weight: args.rollout_weight,
                 adv_state,
                 adv_action,
                 ..TrainConfig::default()

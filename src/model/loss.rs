@@ -77,13 +77,15 @@ impl DeltaNorm {
 
 /// The summed N-step loss of `net` on `batch` with the inputs moved by `delta_s` (added to s_0) and
 /// `delta_a` (added to each a_j, one per step), both optional. Targets stay the clean next states, so with a
-/// state perturbation step 1's residual target is s′ − (s_0 + δ_s).
+/// state perturbation step 1's residual target is s′ − (s_0 + δ_s). The free-running steps (2..=N) are
+/// weighted by `free_weight` (1 = a plain sum; smaller keeps the one-step fit in charge).
 pub fn rollout_loss(
     net: &CandleMlp,
     norm: &DeltaNorm,
     batch: &Batch,
     delta_s: Option<&Tensor>,
     delta_a: Option<&[Tensor]>,
+    free_weight: f32,
 ) -> candle_core::Result<Tensor> {
     let mut s = match delta_s {
         Some(ds) => (&batch.start + ds)?,
@@ -105,7 +107,7 @@ pub fn rollout_loss(
             let pred = (&s + y.broadcast_mul(&norm.std)?.broadcast_add(&norm.mean)?)?;
             let err = (&pred - next)?.broadcast_div(&norm.std)?;
             s = pred;
-            err.sqr()?.mean_all()?
+            (err.sqr()?.mean_all()? * f64::from(free_weight))?
         };
         if j == 0 {
             s = (&s + y.broadcast_mul(&norm.std)?.broadcast_add(&norm.mean)?)?;
@@ -163,6 +165,7 @@ pub fn fgsm(
     norm: &DeltaNorm,
     batch: &Batch,
     radius: &AdvRadius,
+    free_weight: f32,
     rng: &mut Rng,
 ) -> candle_core::Result<Perturbation> {
     let dev = Device::Cpu;
@@ -186,7 +189,14 @@ pub fn fgsm(
         .map(|_| uniform(rng, &radius.action, b))
         .collect::<candle_core::Result<_>>()?;
     let da_t: Vec<Tensor> = da.iter().map(|v| v.as_tensor().clone()).collect();
-    let loss = rollout_loss(net, norm, batch, Some(ds.as_tensor()), Some(&da_t))?;
+    let loss = rollout_loss(
+        net,
+        norm,
+        batch,
+        Some(ds.as_tensor()),
+        Some(&da_t),
+        free_weight,
+    )?;
     let grads = loss.backward()?;
     let eps_s = Tensor::from_slice(&radius.state, d, &dev)?;
     let eps_a = Tensor::from_slice(&radius.action, k, &dev)?;
@@ -236,7 +246,7 @@ mod tests {
         let norm = DeltaNorm::new(&dm, &dsd).unwrap();
         let rows: Vec<usize> = (0..20).collect();
         let batch = gather(&rows, 1, (&s, &a, &n), d, k).unwrap();
-        let got: f32 = rollout_loss(&net, &norm, &batch, None, None)
+        let got: f32 = rollout_loss(&net, &norm, &batch, None, None, 1.0)
             .unwrap()
             .to_scalar()
             .unwrap();
@@ -262,7 +272,7 @@ mod tests {
         assert!((got - want).abs() <= 1e-6 * want.abs(), "{got} vs {want}");
         // Two steps add a second, non-negative term.
         let batch2 = gather(&rows[..19], 2, (&s, &a, &n), d, k).unwrap();
-        let two: f32 = rollout_loss(&net, &norm, &batch2, None, None)
+        let two: f32 = rollout_loss(&net, &norm, &batch2, None, None, 1.0)
             .unwrap()
             .to_scalar()
             .unwrap();
@@ -272,11 +282,27 @@ mod tests {
             &gather(&rows[..19], 1, (&s, &a, &n), d, k).unwrap(),
             None,
             None,
+            1.0,
         )
         .unwrap()
         .to_scalar()
         .unwrap();
         assert!(two > one, "{two} vs {one}");
+        // Weight 0 on the free-running steps leaves exactly the one-step loss (of the same segments); ½ is in
+        // between.
+        let loss2 = |w: f32| -> f32 {
+            rollout_loss(&net, &norm, &batch2, None, None, w)
+                .unwrap()
+                .to_scalar()
+                .unwrap()
+        };
+        assert!(
+            (loss2(0.0) - one).abs() <= 1e-6 * one.abs(),
+            "{} vs {one}",
+            loss2(0.0)
+        );
+        let half = loss2(0.5);
+        assert!(one < half && half < two, "{one} < {half} < {two}");
     }
 
     /// The FGSM perturbation stays inside the box and raises the loss above the clean loss.
@@ -292,7 +318,7 @@ mod tests {
             let radius = AdvRadius::from_batch(&batch, 0.05, 0.02).unwrap();
             assert!(radius.state.iter().all(|e| *e > 0.0));
             let mut rng = rng_for(1, "fgsm-test");
-            let p = fgsm(&net, &norm, &batch, &radius, &mut rng).unwrap();
+            let p = fgsm(&net, &norm, &batch, &radius, 1.0, &mut rng).unwrap();
             let inside = |t: &Tensor, eps: &[f32]| {
                 let v: Vec<Vec<f32>> = t.to_vec2().unwrap();
                 v.iter().all(|row| {
@@ -303,11 +329,11 @@ mod tests {
             };
             assert!(inside(&p.state, &radius.state));
             assert!(p.actions.iter().all(|t| inside(t, &radius.action)));
-            let clean: f32 = rollout_loss(&net, &norm, &batch, None, None)
+            let clean: f32 = rollout_loss(&net, &norm, &batch, None, None, 1.0)
                 .unwrap()
                 .to_scalar()
                 .unwrap();
-            let adv: f32 = rollout_loss(&net, &norm, &batch, Some(&p.state), Some(&p.actions))
+            let adv: f32 = rollout_loss(&net, &norm, &batch, Some(&p.state), Some(&p.actions), 1.0)
                 .unwrap()
                 .to_scalar()
                 .unwrap();

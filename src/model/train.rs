@@ -37,6 +37,9 @@ pub struct TrainConfig {
     /// Model steps unrolled per training segment: 1 = the one-step loss; N > 1 sums the losses of a rollout
     /// teacher-forced at step 1 and free-running after. ≥ 1 and ≤ the segment length, default 1.
     pub rollout_steps: usize,
+    /// Weight of the free-running steps 2..=N of the rollout loss relative to step 1; finite, ≥ 0, default 1
+    /// (a plain sum). Below 1 the one-step fit stays in charge while the rollout still counts.
+    pub rollout_weight: f32,
     /// Adversarial box radius of the state inputs in units of their per-dim std (λ_s); 0 = off. Finite,
     /// ≥ 0, default 0 (the reference uses 0.02–0.05).
     pub adv_state: f32,
@@ -63,6 +66,7 @@ impl Default for TrainConfig {
             lr_final_frac: 0.02,
             seed: 0,
             rollout_steps: 1,
+            rollout_weight: 1.0,
             adv_state: 0.0,
             adv_action: 0.0,
         }
@@ -203,12 +207,13 @@ fn mean_loss(
     data: &ModelData,
     starts: &[usize],
     steps: usize,
+    free_weight: f32,
     (d, k): (usize, usize),
 ) -> candle_core::Result<f64> {
     let mut total = 0.0;
     for rows in starts.chunks(4096) {
         let batch = gather(rows, steps, (&data.states, &data.actions, &data.next), d, k)?;
-        let l: f32 = rollout_loss(net, norm, &batch, None, None)?.to_scalar()?;
+        let l: f32 = rollout_loss(net, norm, &batch, None, None, free_weight)?.to_scalar()?;
         total += f64::from(l) * rows.len() as f64;
     }
     Ok(total / starts.len().max(1) as f64)
@@ -320,10 +325,17 @@ pub fn fit_from(
                     radius = Some(AdvRadius::from_batch(&b, cfg.adv_state, cfg.adv_action)?);
                 }
                 let r = radius.as_ref().expect("set above");
-                let p = fgsm(&net, &norm, &b, r, &mut adv_rng)?;
-                rollout_loss(&net, &norm, &b, Some(&p.state), Some(&p.actions))?
+                let p = fgsm(&net, &norm, &b, r, cfg.rollout_weight, &mut adv_rng)?;
+                rollout_loss(
+                    &net,
+                    &norm,
+                    &b,
+                    Some(&p.state),
+                    Some(&p.actions),
+                    cfg.rollout_weight,
+                )?
             } else {
-                rollout_loss(&net, &norm, &b, None, None)?
+                rollout_loss(&net, &norm, &b, None, None, cfg.rollout_weight)?
             };
             let lv = f64::from(loss.to_scalar::<f32>()?);
             if !lv.is_finite() {
@@ -333,7 +345,15 @@ pub fn fit_from(
             sum += lv;
             on_event(TrainEvent::Batch { epoch, loss: lv });
         }
-        let val_loss = mean_loss(&net, &norm, val, &val_starts, steps, (d, k))?;
+        let val_loss = mean_loss(
+            &net,
+            &norm,
+            val,
+            &val_starts,
+            steps,
+            cfg.rollout_weight,
+            (d, k),
+        )?;
         if !val_loss.is_finite() {
             return Err(TrainError::Diverged(epoch + 1));
         }

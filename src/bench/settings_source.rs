@@ -1,8 +1,10 @@
 //! Where a run's planner settings come from (the app's "settings" selector) — a preset's own defaults (for
 //! `grasp`, the paper's reference settings) or the settings `tune` chose for the benchmark tables
-//! (`assets/tuned/<env>.json`, compiled in) — and which GRASP the app opens with on each env: the variant measured best on tuning problems
-//! (docs/results.md, "GRASP's lifted phase"), so the first thing a user sees is GRASP working, with the
-//! reference behaviour one selection away.
+//! (`assets/tuned/<env>.json`, compiled in) — and which GRASP the app opens with on each env: the variant
+//! measured best on tuning problems (docs/results.md, "GRASP's lifted phase"), so the first thing a user sees
+//! is GRASP working, with the reference behaviour one selection away.
+
+use std::sync::OnceLock;
 
 use super::settings::{resolve, TunedSettings};
 use crate::env::EnvKind;
@@ -54,14 +56,29 @@ pub fn params_for(
 ) -> (PlannerParams, String) {
     let tuned = match source {
         SettingsSource::Preset => None,
-        SettingsSource::Tuned => TunedSettings::shipped(env).ok(),
+        SettingsSource::Tuned => shipped(env),
     };
-    match resolve(kind, tuned.as_ref()) {
+    match resolve(kind, tuned) {
         Ok((params, _, from)) if tuned.is_some() && from != "preset defaults" => {
             (params, format!("{from}, assets/tuned/{}.json", env.name()))
         }
         _ => (kind.default_params(), "preset defaults".into()),
     }
+}
+
+/// The shipped tuned settings of `env`, parsed once (the app's status bar asks every frame).
+fn shipped(env: EnvKind) -> Option<&'static TunedSettings> {
+    static SHIPPED: OnceLock<Vec<(EnvKind, Option<TunedSettings>)>> = OnceLock::new();
+    SHIPPED
+        .get_or_init(|| {
+            EnvKind::ALL
+                .into_iter()
+                .map(|e| (e, TunedSettings::shipped(e).ok()))
+                .collect()
+        })
+        .iter()
+        .find(|(e, _)| *e == env)
+        .and_then(|(_, t)| t.as_ref())
 }
 
 /// The GRASP the app opens with on `env` (at the app's default horizon; measured at H = 50 on Push-T and
@@ -72,10 +89,11 @@ pub fn params_for(
 /// reaches CEM's terminal distance under the model, while the reference settings leave the virtual states
 /// inconsistent.
 pub fn opening(env: EnvKind) -> (PlannerKind, SettingsSource) {
+    // One choice for every env today; the exhaustive match makes a new env decide its own.
     match env {
-        EnvKind::Pusht => (PlannerKind::GraspJacobi, SettingsSource::Preset),
-        EnvKind::Pointmaze => (PlannerKind::GraspJacobi, SettingsSource::Preset),
-        EnvKind::Wall => (PlannerKind::GraspJacobi, SettingsSource::Preset),
+        EnvKind::Pusht | EnvKind::Pointmaze | EnvKind::Wall => {
+            (PlannerKind::GraspJacobi, SettingsSource::Preset)
+        }
     }
 }
 

@@ -155,7 +155,7 @@ fn an_unwritable_model_path_fails_before_training() {
 }
 
 /// `--designated-model F`: member 0 is F unchanged, so the ensemble plans exactly as F does; the other
-/// members are trained with F's normalization. Without --ensemble it is a usage error.
+/// members are trained with F's normalization and shape. Without --ensemble it is a usage error.
 #[test]
 fn an_ensemble_around_a_given_model_plans_as_that_model() {
     let dir = tempfile::tempdir().unwrap();
@@ -169,11 +169,10 @@ fn an_ensemble_around_a_given_model_plans_as_that_model() {
         "1000",
         "--epochs",
         "1",
-        "--hidden",
-        "16",
     ];
     let out = bin()
         .args(common)
+        .args(["--hidden", "16,16"])
         .arg("--out")
         .arg(&single)
         .output()
@@ -185,7 +184,15 @@ fn an_ensemble_around_a_given_model_plans_as_that_model() {
     );
     let out = bin()
         .args(common)
-        .args(["--seed", "7", "--ensemble", "3", "--designated-model"])
+        .args([
+            "--hidden",
+            "16",
+            "--seed",
+            "7",
+            "--ensemble",
+            "3",
+            "--designated-model",
+        ])
         .arg(&single)
         .arg("--out")
         .arg(&ens)
@@ -201,6 +208,8 @@ fn an_ensemble_around_a_given_model_plans_as_that_model() {
     assert_eq!(e.members().len(), 3);
     assert_eq!(e.designated_model().layers(), one.layers());
     assert_ne!(e.members()[1].layers(), one.layers());
+    // The other members take the designated model's shape (--hidden 16 is ignored).
+    assert_eq!(e.members()[1].info().hidden(), vec![16, 16]);
     assert_eq!(
         e.members()[1].info().normalization.state_mean,
         one.info().normalization.state_mean

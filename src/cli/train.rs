@@ -84,7 +84,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub bootstrap: bool,
     /// With --ensemble N: member 0 is this model file, unchanged (planning with the ensemble then gives the
-    /// same plans as with the file); members 1..N-1 are trained from scratch with its normalization.
+    /// same plans as with the file); members 1..N-1 are trained from scratch with its normalization, layer
+    /// widths and activation (--hidden and --activation are ignored).
     #[arg(long, conflicts_with = "init_model")]
     pub designated_model: Option<PathBuf>,
 }
@@ -319,6 +320,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         t0.elapsed().as_secs_f64()
     );
 
+    // Members around a designated model take its shape, so one ensemble file holds them all.
+    let (hidden, activation) = match &designated {
+        Some(d) => (d.info().hidden(), d.info().activation),
+        None => (hidden, args.activation),
+    };
     let codec = match init.as_ref().or(designated.as_ref()) {
         Some(m) => m.info().codec(),
         None => {
@@ -365,7 +371,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             t0,
             TrainConfig {
                 hidden: hidden.clone(),
-                activation: args.activation,
+                activation,
                 epochs,
                 batch: args.batch,
                 lr: args.lr,

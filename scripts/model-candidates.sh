@@ -2,7 +2,8 @@
 # Issue 13's candidate world models (docs/models.md "Models planners cannot exploit"): trains or fine-tunes
 # each candidate, then measures it with the same `model eval` as the table (20 held-out episodes, the
 # planner-visited gap on 10 tuning problems). Resumable: a candidate whose model or eval file exists is
-# skipped. Ensembles (`*-ens*`) are also calibrated (`model trust`, $OUT/<name>.trust.json). Arguments: candidate names (default: all, in order). Output: $OUT/<name>.safetensors,
+# skipped. Fine-tunes start from the v1 models (assets/models/<env>-v1.safetensors where a newer model ships).
+# Ensembles (`*-ens*`) are also calibrated (`model trust`, $OUT/<name>.trust.json). Arguments: candidate names (default: all, in order). Output: $OUT/<name>.safetensors,
 # $OUT/<name>.eval.json, $OUT/<name>.log (with /usr/bin/time's CPU figures when available).
 B=${B:-target/release/grasp-explorer}
 OUT=${OUT:-runs/models}
@@ -11,11 +12,11 @@ mkdir -p "$OUT"
 T=""; [ -x /usr/bin/time ] && T="/usr/bin/time -v"
 cmd() { # name -> the training command (without --out)
   case $1 in
-    *-v1) echo "(the shipped model)" ;;
-    wall-online-grasp) echo "finetune --env wall --planner grasp --iters 300 --goals problems --horizon 50 --rounds 10 --problems 100 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
-    wall-online-gd) echo "finetune --env wall --planner gd --iters 300 --goals problems --horizon 50 --rounds 10 --problems 100 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
-    wall-online-tuned) echo "finetune --env wall --planner grasp --tuned assets/tuned/wall.json --iters 1000 --goals problems --horizon 100 --rounds 10 --problems 50 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
-    wall-online-tuned-gd) echo "finetune --env wall --planner gd --tuned assets/tuned/wall.json --iters 1000 --goals problems --horizon 100 --rounds 10 --problems 50 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
+    *-v1) echo "(the v1 model, as shipped before issue 13)" ;;
+    wall-online-grasp) echo "finetune --env wall --model assets/models/wall-v1.safetensors --planner grasp --iters 300 --goals problems --horizon 50 --rounds 10 --problems 100 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
+    wall-online-gd) echo "finetune --env wall --model assets/models/wall-v1.safetensors --planner gd --iters 300 --goals problems --horizon 50 --rounds 10 --problems 100 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
+    wall-online-tuned) echo "finetune --env wall --model assets/models/wall-v1.safetensors --planner grasp --tuned assets/tuned/wall.json --iters 1000 --goals problems --horizon 100 --rounds 10 --problems 50 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
+    wall-online-tuned-gd) echo "finetune --env wall --model assets/models/wall-v1.safetensors --planner gd --tuned assets/tuned/wall.json --iters 1000 --goals problems --horizon 100 --rounds 10 --problems 50 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
     wall-ens5) echo "train --env wall --ensemble 5 --samples 200000 --epochs 30" ;;
     pointmaze-ens5) echo "train --env pointmaze --ensemble 5 --samples 200000 --epochs 30" ;;
     wall-3x256) echo "train --env wall --hidden 256,256,256" ;;
@@ -29,7 +30,7 @@ cmd() { # name -> the training command (without --out)
     wall-ms5) echo "train --env wall --rollout-steps 5 --epochs 12" ;;
     pusht-ms5w) echo "train --env pusht --rollout-steps 5 --rollout-weight 0.2 --epochs 12" ;;
     pusht-ms5) echo "train --env pusht --rollout-steps 5 --epochs 12" ;;
-    pusht-online-grasp) echo "finetune --env pusht --planner grasp --iters 300 --goals problems --horizon 25 --rounds 10 --problems 100 --epochs 3 --old-frac 0.9 --old-samples 400000" ;;
+    pusht-online-grasp) echo "finetune --env pusht --model assets/models/pusht-v1.safetensors --planner grasp --iters 300 --goals problems --horizon 25 --rounds 10 --problems 100 --epochs 3 --old-frac 0.9 --old-samples 400000" ;;
     pointmaze-online-grasp) echo "finetune --env pointmaze --planner grasp --iters 300 --goals problems --horizon 50 --rounds 10 --problems 100 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
     *) return 1 ;;
   esac
@@ -39,7 +40,8 @@ for n in "$@"; do cmd "$n" >/dev/null || { echo "model-candidates: unknown candi
 for n in "$@"; do
   env=${n%%-*}
   if [ ! -f "$OUT/$n.safetensors" ] && [ "${n%-v1}" != "$n" ]; then
-    cp "assets/models/$env.safetensors" "$OUT/$n.safetensors"
+    v1=assets/models/$env-v1.safetensors; [ -f "$v1" ] || v1=assets/models/$env.safetensors
+    cp "$v1" "$OUT/$n.safetensors"
   elif [ ! -f "$OUT/$n.safetensors" ]; then
     echo "== $n: $(cmd $n)" >> "$OUT/$n.log"
     $T $B $(cmd $n) --out "$OUT/$n.safetensors" >> "$OUT/$n.log" 2>&1 || { echo "model-candidates: $n failed (see $OUT/$n.log)" >&2; continue; }

@@ -10,10 +10,11 @@
 set -eu
 B=${B:-target/release/grasp-explorer}
 cd "$(dirname "$0")/.."
+mkdir -p runs/side
 [ $# -gt 0 ] || set -- wall-v1 wall pusht-v1 pusht
 for n in "$@"; do
   env=${n%%-*}
-  case $env in pusht) h=50 ;; wall) h=100 ;; *) echo "model-side: '$n' is not wall, wall-v1, pusht or pusht-v1" >&2; exit 2 ;; esac
+  case $env in pusht) h=50 ;; wall) h=100 ;; *) echo "model-side: '$n' names no Wall or Push-T model (assets/models/<name>.safetensors, e.g. wall, wall-v1, pusht, pusht-v1)" >&2; exit 2 ;; esac
   m=assets/models/$n.safetensors
   [ -f "$m" ] || { echo "model-side: no $m" >&2; exit 1; }
   $B bench --env $env --planners grasp,cem,gd --horizons $h --problems 50 --seed 0 \

@@ -322,7 +322,16 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 
     // Members around a designated model take its shape, so one ensemble file holds them all.
     let (hidden, activation) = match &designated {
-        Some(d) => (d.info().hidden(), d.info().activation),
+        Some(d) => {
+            let (h, a) = (d.info().hidden(), d.info().activation);
+            if h != hidden || a != args.activation {
+                eprintln!(
+                    "note: members take the designated model's shape ({h:?}, {}), not --hidden/--activation",
+                    a.name()
+                );
+            }
+            (h, a)
+        }
         None => (hidden, args.activation),
     };
     let codec = match init.as_ref().or(designated.as_ref()) {

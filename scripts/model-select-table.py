@@ -13,19 +13,24 @@ import json
 import os
 import sys
 
+def usage(msg):
+    print(f"model-select-table: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
 args = sys.argv[1:]
 speed = {}
 while args and args[0] == "--speed":
     if len(args) < 2 or "=" not in args[1]:
-        sys.exit("model-select-table: --speed needs NAME=planner:ratio,... (e.g. pusht-3x256=grasp:0.5,cem:0.7)")
+        usage("--speed needs NAME=planner:ratio,... (e.g. pusht-3x256=grasp:0.5,cem:0.7)")
     name, spec = args[1].split("=", 1)
     try:
         speed[name] = {p: float(r) for p, r in (x.split(":") for x in spec.split(","))}
     except ValueError:
-        sys.exit(f"model-select-table: bad --speed '{args[1]}' (want NAME=planner:ratio,...)")
+        usage(f"bad --speed '{args[1]}' (want NAME=planner:ratio,...)")
     args = args[2:]
 if not args:
-    sys.exit(__doc__.strip().splitlines()[3])
+    usage("no run directories; " + __doc__.strip().splitlines()[3])
 
 rows = []
 planners = []

@@ -60,7 +60,8 @@ pub struct AppArgs {
 /// `--settings`: `preset` or `tuned`.
 fn parse_settings(s: &str) -> Result<SettingsSource, String> {
     match s {
-        "preset" | "tuned" => SettingsSource::parse(s).ok_or_else(|| s.to_string()),
+        "preset" => Ok(SettingsSource::Preset),
+        "tuned" => Ok(SettingsSource::Tuned),
         _ => Err(format!("expected preset or tuned, got '{s}'")),
     }
 }

@@ -9,6 +9,10 @@
 #
 #   scripts/study-rerun.sh [env ...]        # default: pointmaze wall pusht pusht-ablations
 #
+# Partial results are committed under docs/results/rerun-partial/ (a copy of $R as it stood); on a fresh
+# machine continue with `mkdir -p runs/rerun && cp -r docs/results/rerun-partial/. runs/rerun/` first, then
+# the same command (finished stages are skipped, unfinished runs resume trial by trial).
+#
 # For a smoke test, N (evaluation problems, 50), TN (tuning problems, 10), S (CPU s per trial, 10) and CS
 # (calibration seconds, 3) can be made small, with R and DOCS pointing elsewhere.
 set -eu

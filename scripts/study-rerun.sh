@@ -13,6 +13,11 @@
 # machine continue with `mkdir -p runs/rerun && cp -r docs/results/rerun-partial/. runs/rerun/` first, then
 # the same command (finished stages are skipped, unfinished runs resume trial by trial).
 #
+# The maze parts (pointmaze, wall) and the Push-T parts (pusht, pusht-ablations) run as two lanes side by side,
+# each part after the other within its lane, so both cores stay busy while one lane tunes (tuning is one
+# process). Budgets are CPU seconds of the planner thread, so the outcomes do not depend on that load. Push-T's
+# two parts share one tuning; a lock lets only one of them run it.
+#
 # For a smoke test, N (evaluation problems, 50), TN (tuning problems, 10), S (CPU s per trial, 10) and CS
 # (calibration seconds, 3) can be made small, with R and DOCS pointing elsewhere.
 set -eu
@@ -28,11 +33,13 @@ for e in "$@"; do
 done
 tuned() { # env tuning-horizon -> settings file (open-loop tune, then the MPC split on top)
   e=$1; ht=$2
+  exec 9>"$R/$e-tune.lock"; flock 9
   [ -f "$R/$e-tune/tuned.json" ] || $B tune --env $e --planners $P --horizons $ht --problems $TN --budget-s $S \
     --calibrate-s $CS --scale-iters --grid assets/grids/rerun.json --out "$R/$e-tune" --resume >&2
   [ -f "$R/$e-mpc-tune/tuned.json" ] || $B tune --env $e --planners $P --horizons $ht --problems $TN --mpc \
     --grid assets/grids/mpc.json --from "$R/$e-tune/tuned.json" --budget-s $S --calibrate-s $CS --scale-iters \
     --out "$R/$e-mpc-tune" --resume >&2
+  flock -u 9; exec 9>&-
   echo "$R/$e-mpc-tune/tuned.json"
 }
 study() { # name env horizons planner-flags tuned-file
@@ -50,11 +57,22 @@ study() { # name env horizons planner-flags tuned-file
   mkdir -p "$DOCS/rerun-$name/tuning"
   cp "$t" "$DOCS/rerun-$name/tuning/tuned.json"; cp "$R/$name-calib/budget.json" "$DOCS/rerun-$name/tuning/"
 }
-mkdir -p "$R"
-for e in "$@"; do
-  case $e in
-    pointmaze|wall) study $e $e 50,100,200 "--planners $P" "$(tuned $e 100)" ;;
+part() {
+  case $1 in
+    pointmaze|wall) study $1 $1 50,100,200 "--planners $P" "$(tuned $1 100)" ;;
     pusht) study pusht pusht 40,50,60,80 "--planners $P" "$(tuned pusht 50)" ;;
     pusht-ablations) study pusht-ablations pusht 40,50 "--ablations --planners grasp-jacobi" "$(tuned pusht 50)" ;;
   esac
+}
+lane() { for e in "$@"; do part $e; done; }
+mkdir -p "$R"
+mazes=; pushts=
+for e in "$@"; do
+  case $e in pointmaze|wall) mazes="$mazes $e" ;; *) pushts="$pushts $e" ;; esac
 done
+ra=0; rb=0
+( lane $mazes ) & a=$!
+( lane $pushts ) & b=$!
+wait $a || ra=$?
+wait $b || rb=$?
+[ $ra -eq 0 ] && [ $rb -eq 0 ] || { echo "study-rerun: a part failed (maze lane exit $ra, Push-T lane exit $rb)" >&2; exit 1; }

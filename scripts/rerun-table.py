@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""The study rerun's tables for docs/results.md (issue 16): per env, each planner and horizon open loop and
+closed loop (MPC) from docs/results/rerun-<name>/summary.json, success in the simulator with its 95 % Wilson
+interval and median calibrated CPU seconds to success, success under the model with the exploited count, and the
+old models' open-loop (and, where measured, MPC) result as the baseline row.
+
+    scripts/rerun-table.py NAME [--baseline DIR ...] [--docs docs/results]
+
+NAME is a rerun part (pointmaze, wall, pusht, pusht-ablations). Baselines are older bench outputs (summary.json
+dirs); a planner/horizon they hold is shown beside the rerun's open-loop/MPC cell of the same label. Works on a
+partial run (counts say how many trials are in)."""
+import json
+import os
+import sys
+
+DEFAULT_BASELINES = {
+    "pointmaze": ["pointmaze-full", "pointmaze-mpc"],
+    "wall": ["wall-full", "wall-mpc"],
+    "pusht": ["pusht-full", "pusht-mpc"],
+    "pusht-ablations": ["pusht-ablation-full"],
+}
+
+
+def load(path):
+    with open(os.path.join(path, "summary.json")) as f:
+        return json.load(f)
+
+
+def cell_text(c):
+    if c is None:
+        return "—"
+    n, k = c["problems"], c["successes"]
+    s = f"{100 * c['success_rate']:.0f} [{100 * c['ci_low']:.0f}, {100 * c['ci_high']:.0f}] ({k}/{n})"
+    t = c.get("median_time_to_success_cpu_s")
+    if k and t is not None:
+        s += f" · {t:.2f} s"
+    return s
+
+
+def model_text(c):
+    if c is None or c.get("model_success_rate") is None:
+        return "—"
+    return f"{100 * c['model_success_rate']:.0f} ({c.get('exploited', 0)})"
+
+
+def main(argv):
+    if not argv or argv[0].startswith("-"):
+        print("usage: rerun-table.py NAME [--baseline DIR ...] [--docs DIR]", file=sys.stderr)
+        return 2
+    name, rest = argv[0], argv[1:]
+    docs = "docs/results"
+    baselines = None
+    i = 0
+    while i < len(rest):
+        if rest[i] == "--docs" and i + 1 < len(rest):
+            docs = rest[i + 1]
+            i += 2
+        elif rest[i] == "--baseline" and i + 1 < len(rest):
+            baselines = (baselines or []) + [rest[i + 1]]
+            i += 2
+        else:
+            print(f"rerun-table: unknown argument '{rest[i]}' (--baseline DIR, --docs DIR)", file=sys.stderr)
+            return 2
+    run_dir = os.path.join(docs, f"rerun-{name}")
+    if not os.path.isfile(os.path.join(run_dir, "summary.json")):
+        print(f"rerun-table: no {run_dir}/summary.json (run scripts/study-rerun.sh {name} first)", file=sys.stderr)
+        return 1
+    run = load(run_dir)
+    cells = {(c["planner"], c["horizon"]): c for c in run["cells"]}
+    base = {}
+    for b in baselines if baselines is not None else [os.path.join(docs, d) for d in DEFAULT_BASELINES.get(name, [])]:
+        if os.path.isfile(os.path.join(b, "summary.json")):
+            for c in load(b)["cells"]:
+                base[(c["planner"], c["horizon"])] = c
+    planners = []
+    for c in run["cells"]:
+        p = c["planner"].removesuffix("+mpc")
+        if p not in planners:
+            planners.append(p)
+    horizons = sorted({c["horizon"] for c in run["cells"]})
+    print(f"{run['trials_done']} of {run['trials_expected']} trials"
+          f"{'' if run['complete'] else ' (partial)'}. Success % [95 % Wilson] (successes/problems) · median "
+          "calibrated CPU s to success; under the model: % of final plans whose model rollout meets the success "
+          "rule (in brackets: of those, failed in the simulator).\n")
+    print("| H | planner | open loop | under the model | MPC | under the model (first plan) "
+          "| old model, open loop | old model, MPC |")
+    print("|---|---|---|---|---|---|---|---|")
+    for h in horizons:
+        for p in planners:
+            ol, mpc = cells.get((p, h)), cells.get((p + "+mpc", h))
+            if ol is None and mpc is None:
+                continue
+            b_ol, b_mpc = base.get((p, h)), base.get((p + "+mpc", h))
+            print(f"| {h} | {p} | {cell_text(ol)} | {model_text(ol)} | {cell_text(mpc)} | {model_text(mpc)} "
+                  f"| {cell_text(b_ol)} | {cell_text(b_mpc)} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

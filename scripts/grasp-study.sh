@@ -50,8 +50,8 @@ variant() { # name planner flags...
   done
   echo "$name done" >&2
 }
-variant cem cem --tuned assets/tuned/$env.json
-variant gd gd --tuned assets/tuned/$env.json
+variant cem cem --tuned docs/results/$env-tune/tuned.json
+variant gd gd --tuned docs/results/$env-tune/tuned.json
 variant reference grasp
 variant sync10x30 grasp $S
 variant adam-lrs0.01 grasp --lr-states 0.01
@@ -77,7 +77,7 @@ variant adam0.01-stategrad-sync10x30 grasp --lr-states 0.01 --state-grads $S
 variant stategrad-sync10x30 grasp --state-grads $S
 # Round 4 (issue 16, part 4: which GRASP the app opens with): the settings `tune` chose for the tables (the
 # reference switches with tuned learning rates), alone and with round 2's best lifted phase.
-variant tuned grasp --tuned assets/tuned/$env.json
-variant tuned-jnn-sync10x60 grasp --tuned assets/tuned/$env.json $Q --sync-every 10 --sync-steps 60
+variant tuned grasp --tuned docs/results/$env-tune/tuned.json
+variant tuned-jnn-sync10x60 grasp --tuned docs/results/$env-tune/tuned.json $Q --sync-every 10 --sync-steps 60
 python3 scripts/grasp-study-table.py "$OUT/runs.jsonl" > "$OUT/table.md"
 cat "$OUT/table.md"

@@ -15,8 +15,8 @@ cmd() { # name -> the training command (without --out)
     *-v1) echo "(the v1 model, as shipped before issue 13)" ;;
     wall-online-grasp) echo "finetune --env wall --model assets/models/wall-v1.safetensors --planner grasp --iters 300 --goals problems --horizon 50 --rounds 10 --problems 100 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
     wall-online-gd) echo "finetune --env wall --model assets/models/wall-v1.safetensors --planner gd --iters 300 --goals problems --horizon 50 --rounds 10 --problems 100 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
-    wall-online-tuned) echo "finetune --env wall --model assets/models/wall-v1.safetensors --planner grasp --tuned assets/tuned/wall.json --iters 1000 --goals problems --horizon 100 --rounds 10 --problems 50 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
-    wall-online-tuned-gd) echo "finetune --env wall --model assets/models/wall-v1.safetensors --planner gd --tuned assets/tuned/wall.json --iters 1000 --goals problems --horizon 100 --rounds 10 --problems 50 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
+    wall-online-tuned) echo "finetune --env wall --model assets/models/wall-v1.safetensors --planner grasp --tuned docs/results/wall-tune/tuned.json --iters 1000 --goals problems --horizon 100 --rounds 10 --problems 50 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
+    wall-online-tuned-gd) echo "finetune --env wall --model assets/models/wall-v1.safetensors --planner gd --tuned docs/results/wall-tune/tuned.json --iters 1000 --goals problems --horizon 100 --rounds 10 --problems 50 --epochs 3 --old-frac 0.8 --old-samples 200000" ;;
     wall-ens5) echo "train --env wall --ensemble 5 --samples 200000 --epochs 30" ;;
     pointmaze-ens5) echo "train --env pointmaze --ensemble 5 --samples 200000 --epochs 30" ;;
     wall-3x256) echo "train --env wall --hidden 256,256,256" ;;

@@ -19,7 +19,7 @@ for n in "$@"; do
   # `tune` is the benchmark on tuning seeds (`bench` refuses them); with the empty grid it only measures the
   # shipped settings (`--from`), one point per planner. --seed 1000: seeds 10^12 + 1000 + i.
   $B tune --env $env --planners grasp,cem,gd --horizons $h --problems $N --seed 1000 \
-    --grid assets/grids/none.json --from assets/tuned/$env.json \
+    --grid assets/grids/none.json --from docs/results/$env-tune/tuned.json \
     --budget-file docs/results/$env-full-calib/budget.json --model "$OUT/$n.safetensors" \
     --out runs/model-select/$n --resume > runs/model-select-$n.log 2>&1 || { echo "model-select: $n failed (runs/model-select-$n.log)" >&2; exit 1; }
 done

@@ -56,6 +56,10 @@ study() { # name env horizons planner-flags tuned-file
   rm -rf "$DOCS/rerun-$name"; mv "$DOCS/rerun-$name.tmp" "$DOCS/rerun-$name"
   mkdir -p "$DOCS/rerun-$name/tuning"
   cp "$t" "$DOCS/rerun-$name/tuning/tuned.json"; cp "$R/$name-calib/budget.json" "$DOCS/rerun-$name/tuning/"
+  for st in tune mpc-tune; do  # both tuning stages' tables, for the record
+    mkdir -p "$DOCS/rerun-$name/tuning/$st"
+    cp "$R/$e-$st/summary.md" "$R/$e-$st/tuned.json" "$R/$e-$st/trials.csv" "$DOCS/rerun-$name/tuning/$st/"
+  done
 }
 part() {
   case $1 in

@@ -37,7 +37,7 @@ mpc() {
 penalty30() {
   [ $1 = wall ] || return
   $B tune --env wall --planners grasp --horizons 100 --problems 30 --grid assets/grids/trust-penalty-grasp.json \
-     --from assets/tuned/wall.json --budget-file docs/results/wall-full-calib/budget.json \
+     --from docs/results/wall-tune/tuned.json --budget-file docs/results/wall-full-calib/budget.json \
      --out $O/wall-penalty30-tune --resume > $O/wall-penalty30-tune.log 2>&1 || exit 1
   $B bench --env wall --planners grasp --horizons 100 --problems 50 --seed 0 \
      --tuned $O/wall-penalty30-tune/tuned.json --budget-file docs/results/wall-full-calib/budget.json \
@@ -47,7 +47,7 @@ penalty() {
   e=$1; h=$(horizon $e)
   case $e in wall|pusht) ;; *) return ;; esac
   $B tune --env $e --planners grasp,cem --horizons $h --problems 10 --grid assets/grids/trust-penalty.json \
-     --from assets/tuned/$e.json --budget-file docs/results/$e-full-calib/budget.json \
+     --from docs/results/$e-tune/tuned.json --budget-file docs/results/$e-full-calib/budget.json \
      --out $O/$e-penalty-tune --resume > $O/$e-penalty-tune.log 2>&1 || exit 1
   $B bench --env $e --planners grasp,cem --horizons $h --problems 50 --seed 0 \
      --tuned $O/$e-penalty-tune/tuned.json --budget-file docs/results/$e-full-calib/budget.json \

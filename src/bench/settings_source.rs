@@ -1,8 +1,8 @@
 //! Where a run's planner settings come from (the app's "settings" selector) — a preset's own defaults (for
 //! `grasp`, the paper's reference settings) or the settings `tune` chose for the benchmark tables
 //! (`assets/tuned/<env>.json`, compiled in) — and which GRASP the app opens with on each env: the variant
-//! measured best on tuning problems (docs/results.md, "GRASP's lifted phase"), so the first thing a user sees
-//! is GRASP working, with the reference behaviour one selection away.
+//! measured best (docs/results.md), so the first thing a user sees is GRASP working, with the reference
+//! behaviour one selection away.
 
 use std::sync::OnceLock;
 
@@ -81,19 +81,19 @@ fn shipped(env: EnvKind) -> Option<&'static TunedSettings> {
         .and_then(|(_, t)| t.as_ref())
 }
 
-/// The GRASP the app opens with on `env` (at the app's default horizon; measured at H = 50 on Push-T and
-/// H = 100 on the mazes), open loop (GRASP's closed-loop tables are below its open-loop
-/// ones on every env, docs/results.md "Closed loop"). Chosen by the lifted-phase study on tuning problems
-/// (`scripts/grasp-study.sh`, docs/results.md "GRASP's lifted phase"): on Push-T (H = 50) the exact Jacobi
-/// state step without goal shaping and noise with a frequent sync (`grasp-jacobi`) is the only variant that
-/// reaches CEM's terminal distance under the model, while the reference settings leave the virtual states
-/// inconsistent.
+/// The GRASP the app opens with on `env`, open loop: the preset and settings source the study rerun measured
+/// best for the env on evaluation problems with settings `tune` chose on tuning problems (docs/results.md;
+/// the app's default horizons are below the study's, whose shortest horizon is the nearest evidence).
+/// PointMaze: the reference design with its tuned rates (`grasp`, tuned): 100 % at H = 50–200, the fastest
+/// planner; `grasp-jacobi` 82–90 %. Wall and Push-T: `grasp-jacobi` with its preset defaults, chosen by the
+/// lifted-phase study on tuning problems (`scripts/grasp-study.sh`, docs/results.md "GRASP's lifted phase"):
+/// on Push-T (H = 50) the exact Jacobi state step without goal shaping and noise with a frequent sync is the
+/// only variant that reaches CEM's terminal distance under the model, while the reference settings leave the
+/// virtual states inconsistent.
 pub fn opening(env: EnvKind) -> (PlannerKind, SettingsSource) {
-    // One choice for every env today; the exhaustive match makes a new env decide its own.
     match env {
-        EnvKind::Pusht | EnvKind::Pointmaze | EnvKind::Wall => {
-            (PlannerKind::GraspJacobi, SettingsSource::Preset)
-        }
+        EnvKind::Pointmaze => (PlannerKind::Grasp, SettingsSource::Tuned),
+        EnvKind::Pusht | EnvKind::Wall => (PlannerKind::GraspJacobi, SettingsSource::Preset),
     }
 }
 

@@ -247,7 +247,10 @@ pub fn choose(
                 .trim_end_matches(MPC_SUFFIX)
                 .split_once('[')
                 .map(|(_, rest)| rest.trim_end_matches(']').to_string())
-                .unwrap_or_else(|| "preset defaults (no grid)".into());
+                .unwrap_or_else(|| {
+                    "no grid for this preset: its base settings (--from, else the preset defaults)"
+                        .into()
+                });
             let entry = TunedEntry {
                 params: s.contender.params.clone(),
                 check_every: s.contender.check_every,

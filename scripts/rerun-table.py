@@ -9,6 +9,7 @@ old models' open-loop (and, where measured, MPC) result as the baseline row.
 NAME is a rerun part (pointmaze, wall, pusht, pusht-ablations). Baselines are older bench outputs (summary.json
 dirs); a planner/horizon they hold is shown beside the rerun's open-loop/MPC cell of the same label. Works on a
 partial run (counts say how many trials are in)."""
+import csv
 import json
 import os
 import sys
@@ -43,6 +44,27 @@ def model_text(c):
     return f"{100 * c['model_success_rate']:.0f} ({c.get('exploited', 0)})"
 
 
+def by_problem(run_dir):
+    """(planner, horizon) -> {problem index: success} from the run's trials.csv (empty if absent)."""
+    out = {}
+    path = os.path.join(run_dir, "trials.csv")
+    if os.path.isfile(path):
+        with open(path) as f:
+            for r in csv.DictReader(f):
+                out.setdefault((r["planner"], int(r["horizon"])), {})[r["problem"]] = r["success"] == "true"
+    return out
+
+
+def swing(ol, mpc):
+    """'+g −l': problems closed loop solves and open loop does not, and the reverse."""
+    if not ol or not mpc:
+        return "—"
+    both = ol.keys() & mpc.keys()
+    gained = sum(1 for k in both if mpc[k] and not ol[k])
+    lost = sum(1 for k in both if ol[k] and not mpc[k])
+    return f"+{gained} −{lost}"
+
+
 def main(argv):
     if not argv or argv[0].startswith("-"):
         print("usage: rerun-table.py NAME [--baseline DIR ...] [--docs DIR]", file=sys.stderr)
@@ -67,6 +89,7 @@ def main(argv):
         return 1
     run = load(run_dir)
     cells = {(c["planner"], c["horizon"]): c for c in run["cells"]}
+    per_problem = by_problem(run_dir)
     base = {}
     for b in baselines if baselines is not None else [os.path.join(docs, d) for d in DEFAULT_BASELINES.get(name, [])]:
         if os.path.isfile(os.path.join(b, "summary.json")):
@@ -81,10 +104,11 @@ def main(argv):
     print(f"{run['trials_done']} of {run['trials_expected']} trials"
           f"{'' if run['complete'] else ' (partial)'}. Success % [95 % Wilson] (successes/problems) · median "
           "calibrated CPU s to success; under the model: % of final plans whose model rollout meets the success "
-          "rule (in brackets: of those, failed in the simulator).\n")
-    print("| H | planner | open loop | under the model | MPC | under the model (first plan) "
+          "rule (in brackets: of those, failed in the simulator); MPC vs open loop: problems closed loop solves that open "
+          "loop does not (+) and the reverse (−).\n")
+    print("| H | planner | open loop | under the model | MPC | under the model (first plan) | MPC vs open loop "
           "| old model, open loop | old model, MPC |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for h in horizons:
         for p in planners:
             ol, mpc = cells.get((p, h)), cells.get((p + "+mpc", h))
@@ -92,6 +116,7 @@ def main(argv):
                 continue
             b_ol, b_mpc = base.get((p, h)), base.get((p + "+mpc", h))
             print(f"| {h} | {p} | {cell_text(ol)} | {model_text(ol)} | {cell_text(mpc)} | {model_text(mpc)} "
+                  f"| {swing(per_problem.get((p, h)), per_problem.get((p + '+mpc', h)))} "
                   f"| {cell_text(b_ol)} | {cell_text(b_mpc)} |")
     return 0
 

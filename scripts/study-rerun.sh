@@ -9,9 +9,10 @@
 #
 #   scripts/study-rerun.sh [env ...]        # default: pointmaze wall pusht pusht-ablations
 #
-# Partial results are committed under docs/results/rerun-partial/ (a copy of $R as it stood); on a fresh
-# machine continue with `mkdir -p runs/rerun && cp -r docs/results/rerun-partial/. runs/rerun/` first, then
-# the same command (finished stages are skipped, unfinished runs resume trial by trial).
+# Partial results are committed under docs/results/rerun-partial/ (scripts/rerun-snapshot.sh: what resuming
+# needs of the parts not yet in docs/results); on a fresh machine continue with `mkdir -p runs/rerun && cp -r
+# docs/results/rerun-partial/. runs/rerun/` first, then this script with the parts not yet in docs/results
+# (finished stages are skipped, unfinished runs resume trial by trial).
 #
 # The maze parts (pointmaze, wall) and the Push-T parts (pusht, pusht-ablations) run as two lanes side by side,
 # each part after the other within its lane, so both cores stay busy while one lane tunes (tuning is one
@@ -61,11 +62,11 @@ study() { # name env horizons planner-flags tuned-file
     cp "$R/$e-$st/summary.md" "$R/$e-$st/tuned.json" "$R/$e-$st/trials.csv" "$DOCS/rerun-$name/tuning/$st/"
   done
 }
-part() {
+part() { # a tuning that fails stops the part here (an assignment keeps its exit status)
   case $1 in
-    pointmaze|wall) study $1 $1 50,100,200 "--planners $P" "$(tuned $1 100)" ;;
-    pusht) study pusht pusht 40,50,60,80 "--planners $P" "$(tuned pusht 50)" ;;
-    pusht-ablations) study pusht-ablations pusht 40,50 "--ablations --planners grasp-jacobi" "$(tuned pusht 50)" ;;
+    pointmaze|wall) t=$(tuned $1 100); study $1 $1 50,100,200 "--planners $P" "$t" ;;
+    pusht) t=$(tuned pusht 50); study pusht pusht 40,50,60,80 "--planners $P" "$t" ;;
+    pusht-ablations) t=$(tuned pusht 50); study pusht-ablations pusht 40,50 "--ablations --planners grasp-jacobi" "$t" ;;
   esac
 }
 lane() { for e in "$@"; do part $e; done; }

@@ -84,16 +84,17 @@ fn shipped(env: EnvKind) -> Option<&'static TunedSettings> {
 /// The GRASP the app opens with on `env`, open loop: the preset and settings source the study rerun measured
 /// best for the env on evaluation problems with settings `tune` chose on tuning problems (docs/results.md;
 /// the app's default horizons are below the study's, whose shortest horizon is the nearest evidence).
-/// PointMaze: the reference design with its tuned rates (`grasp`, tuned): 100 % at H = 50–200, the fastest
-/// planner; `grasp-jacobi` 82–90 %. Wall and Push-T: `grasp-jacobi` with its preset defaults, chosen by the
-/// lifted-phase study on tuning problems (`scripts/grasp-study.sh`, docs/results.md "GRASP's lifted phase"):
-/// on Push-T (H = 50) the exact Jacobi state step without goal shaping and noise with a frequent sync is the
-/// only variant that reaches CEM's terminal distance under the model, while the reference settings leave the
-/// virtual states inconsistent.
+/// PointMaze and Wall: the reference design with its tuned rates (`grasp`, tuned) — PointMaze 100 % at
+/// H = 50–200 and the fastest planner (`grasp-jacobi` 82–90 %); Wall 80–83 % (`grasp-jacobi` 55–64 %, its
+/// consistent virtual states walk through the learned wall). GRASP in closed loop is below both. Push-T:
+/// `grasp-jacobi` with its preset defaults, chosen by the lifted-phase study on tuning problems
+/// (`scripts/grasp-study.sh`, docs/results.md "GRASP's lifted phase"): at H = 50 the exact Jacobi state step
+/// without goal shaping and noise with a frequent sync is the only variant that reaches CEM's terminal
+/// distance under the model, while the reference settings leave the virtual states inconsistent.
 pub fn opening(env: EnvKind) -> (PlannerKind, SettingsSource) {
     match env {
-        EnvKind::Pointmaze => (PlannerKind::Grasp, SettingsSource::Tuned),
-        EnvKind::Pusht | EnvKind::Wall => (PlannerKind::GraspJacobi, SettingsSource::Preset),
+        EnvKind::Pointmaze | EnvKind::Wall => (PlannerKind::Grasp, SettingsSource::Tuned),
+        EnvKind::Pusht => (PlannerKind::GraspJacobi, SettingsSource::Preset),
     }
 }
 

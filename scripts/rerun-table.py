@@ -9,6 +9,7 @@ old models' open-loop (and, where measured, MPC) result as the baseline row.
 NAME is a rerun part (pointmaze, wall, pusht, pusht-ablations). Baselines are older bench outputs (summary.json
 dirs); a planner/horizon they hold is shown beside the rerun's open-loop/MPC cell of the same label. Works on a
 partial run (counts say how many trials are in)."""
+import argparse
 import csv
 import json
 import os
@@ -23,8 +24,13 @@ DEFAULT_BASELINES = {
 
 
 def load(path):
-    with open(os.path.join(path, "summary.json")) as f:
-        return json.load(f)
+    """A bench output's summary.json; a missing or unreadable one is a one-line error (exit 1)."""
+    f = os.path.join(path, "summary.json")
+    try:
+        with open(f) as h:
+            return json.load(h)
+    except (OSError, ValueError) as e:  # ValueError: not JSON
+        sys.exit(f"rerun-table: cannot read {f} ({e}); rerun its bench or merge")
 
 
 def cell_text(c):
@@ -66,26 +72,16 @@ def swing(ol, mpc):
 
 
 def main(argv):
-    if not argv or argv[0].startswith("-"):
-        print("usage: rerun-table.py NAME [--baseline DIR ...] [--docs DIR]", file=sys.stderr)
-        return 2
-    name, rest = argv[0], argv[1:]
-    docs = "docs/results"
-    baselines = None
-    i = 0
-    while i < len(rest):
-        if rest[i] == "--docs" and i + 1 < len(rest):
-            docs = rest[i + 1]
-            i += 2
-        elif rest[i] == "--baseline" and i + 1 < len(rest):
-            baselines = (baselines or []) + [rest[i + 1]]
-            i += 2
-        else:
-            print(f"rerun-table: unknown argument '{rest[i]}' (--baseline DIR, --docs DIR)", file=sys.stderr)
-            return 2
+    ap = argparse.ArgumentParser(prog="rerun-table.py", description="The study rerun's table for one part.")
+    ap.add_argument("name", help="rerun part: pointmaze, wall, pusht or pusht-ablations")
+    ap.add_argument("--baseline", action="append", metavar="DIR", help="an older bench output to show beside")
+    ap.add_argument("--docs", default="docs/results", metavar="DIR", help="where rerun-<part> lives")
+    args = ap.parse_args(argv)
+    name, docs, baselines = args.name, args.docs, args.baseline
     run_dir = os.path.join(docs, f"rerun-{name}")
     if not os.path.isfile(os.path.join(run_dir, "summary.json")):
-        print(f"rerun-table: no {run_dir}/summary.json (run scripts/study-rerun.sh {name} first)", file=sys.stderr)
+        print(f"rerun-table: no {run_dir}/summary.json (a part lands there when scripts/study-rerun.sh finishes it)",
+              file=sys.stderr)
         return 1
     run = load(run_dir)
     cells = {(c["planner"], c["horizon"]): c for c in run["cells"]}
@@ -93,7 +89,7 @@ def main(argv):
     base = {}
     for b in baselines if baselines is not None else [os.path.join(docs, d) for d in DEFAULT_BASELINES.get(name, [])]:
         if os.path.isfile(os.path.join(b, "summary.json")):
-            for c in load(b)["cells"]:
+            for c in load(b).get("cells", []):
                 base[(c["planner"], c["horizon"])] = c
     planners = []
     for c in run["cells"]:

@@ -57,12 +57,7 @@ impl RunSpec {
     /// only when the env's tuned file covers the preset), plus "+ edits" once `params` differ from it.
     pub fn settings_label(&self) -> String {
         let (base, from) = params_for(self.env, self.planner, self.settings);
-        let mut label = match self.settings {
-            SettingsSource::Tuned if from == "preset defaults" => {
-                format!("preset defaults (no tuned {})", self.planner.name())
-            }
-            source => source.name().to_string(),
-        };
+        let mut label = source_label(self.settings, self.planner, &from);
         if self.params.as_ref().is_some_and(|p| *p != base) {
             label.push_str(" + edits");
         }
@@ -76,6 +71,17 @@ impl RunSpec {
             EnvKind::Pointmaze => 30,
             EnvKind::Wall => 25,
         }
+    }
+}
+
+/// The source part of a settings label: "tuned" falls back to "preset defaults (no tuned P)" when the tuned
+/// file had no entry for the preset (`from` is then "preset defaults").
+fn source_label(source: SettingsSource, planner: PlannerKind, from: &str) -> String {
+    match source {
+        SettingsSource::Tuned if from == "preset defaults" => {
+            format!("preset defaults (no tuned {})", planner.name())
+        }
+        source => source.name().to_string(),
     }
 }
 
@@ -108,14 +114,28 @@ mod tests {
             ..spec.clone()
         };
         assert_eq!(edited.settings_label(), "tuned + edits");
-        // Push-T's shipped file (tuned for the v1 model) has no LatCo entry; the rerun's files cover every
-        // family, so when Push-T's ships this case needs an injected file.
+        // A tuned file without a LatCo entry (the first study's PointMaze settings) leaves LatCo on its
+        // preset defaults, and the label says so.
+        let old = crate::bench::settings::TunedSettings::parse(
+            include_str!("../../docs/results/pointmaze-tune/tuned.json"),
+            "docs/results/pointmaze-tune/tuned.json",
+        )
+        .unwrap();
+        let (params, _, from) =
+            crate::bench::settings::resolve(PlannerKind::Latco, Some(&old)).unwrap();
+        assert_eq!(
+            source_label(SettingsSource::Tuned, PlannerKind::Latco, &from),
+            "preset defaults (no tuned latco)"
+        );
+        assert_eq!(params, PlannerKind::Latco.default_params());
         let latco = RunSpec {
-            env: EnvKind::Pusht,
             planner: PlannerKind::Latco,
             ..spec
         };
-        assert_eq!(latco.settings_label(), "preset defaults (no tuned latco)");
-        assert_eq!(latco.start_params(), PlannerKind::Latco.default_params());
+        assert_eq!(
+            latco.settings_label(),
+            "tuned",
+            "the rerun's files cover every family"
+        );
     }
 }

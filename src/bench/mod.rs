@@ -6,6 +6,7 @@
 //! (MPC) trials under the same budget ([`closed_loop`]).
 
 pub mod closed_loop;
+pub mod curve_plot;
 pub mod curves;
 pub mod exec;
 pub mod plot;

@@ -1,6 +1,6 @@
-//! PNG plots of a summary with plotters: success rate against horizon with 95% Wilson bars, median
-//! time-to-success against horizon with inter-quartile bars (one line per planner), and per horizon the
-//! success rate over planning time with 95% Wald bands (the paper's Fig. 5).
+//! PNG plots of a summary with plotters: success rate against horizon with 95% Wilson bars and median
+//! time-to-success against horizon with inter-quartile bars, one line per planner (the success-over-time
+//! plots are in `curve_plot`, which shares this module's font, palette and encoder).
 //!
 //! plotters draws into an RGB buffer (its bitmap backend) and the `png` crate encodes it, which avoids
 //! plotters' own encoder (an older `image`). Text uses the DejaVuSans.ttf shipped in `assets/fonts` and
@@ -11,7 +11,6 @@ use std::sync::OnceLock;
 
 use plotters::prelude::*;
 
-use super::curves::Curves;
 use super::summary::{CellSummary, Summary};
 use super::BenchError;
 
@@ -22,7 +21,7 @@ static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const SIZE: (u32, u32) = (900, 600);
 
 /// Line colours (the "tab10" palette: distinguishable, and none too pale on white).
-const PALETTE: [RGBColor; 10] = [
+pub(super) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -36,7 +35,7 @@ const PALETTE: [RGBColor; 10] = [
 ];
 
 /// Registers the shipped font as plotters' "sans-serif" once.
-fn ensure_font() -> Result<(), BenchError> {
+pub(super) fn ensure_font() -> Result<(), BenchError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok()
@@ -100,102 +99,6 @@ pub fn write_plots(s: &Summary, dir: &Path) -> Result<(), BenchError> {
     let title = format!("{}: time to success vs horizon{status}", s.env);
     let png = render(&title, "median time to success, s (IQR)", &hs, &tts, None)?;
     write_png(&dir.join("time_to_success.png"), &png)
-}
-
-/// Writes `success_over_time_H<h>.png` into `dir` for every horizon of `curves`: one step line per planner
-/// with its 95% Wald band shaded.
-pub fn write_curve_plots(
-    env: &str,
-    curves: &Curves,
-    complete: bool,
-    dir: &Path,
-) -> Result<(), BenchError> {
-    ensure_font()?;
-    let mut horizons: Vec<usize> = curves.curves.iter().map(|c| c.horizon).collect();
-    horizons.sort_unstable();
-    horizons.dedup();
-    let status = if complete { "" } else { " (INCOMPLETE)" };
-    for h in horizons {
-        let title = format!("{env}, H = {h}: success rate over planning time{status}");
-        let png = render_curves(&title, &curves.time_unit, curves, h)?;
-        write_png(&dir.join(format!("success_over_time_H{h}.png")), &png)?;
-    }
-    Ok(())
-}
-
-/// Renders the step curves of horizon `h` into an RGB buffer.
-fn render_curves(
-    title: &str,
-    unit: &str,
-    curves: &Curves,
-    h: usize,
-) -> Result<Vec<u8>, BenchError> {
-    let err = |e: String| BenchError::Internal(format!("plotting '{title}': {e}"));
-    let mut buf = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
-    let cells: Vec<_> = curves.curves.iter().filter(|c| c.horizon == h).collect();
-    let t_max = cells
-        .iter()
-        .flat_map(|c| c.points.iter().map(|p| p.t))
-        .fold(0.0, f64::max);
-    let t_max = if t_max > 0.0 { t_max * 1.02 } else { 1.0 };
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22))
-            .margin(20)
-            .x_label_area_size(45)
-            .y_label_area_size(65)
-            .build_cartesian_2d(0.0..t_max, 0.0..100.0)
-            .map_err(|e| err(e.to_string()))?;
-        chart
-            .configure_mesh()
-            .x_desc(format!("planning time, {unit}"))
-            .y_desc("problems solved % (95% Wald band)")
-            .label_style(("sans-serif", 15))
-            .draw()
-            .map_err(|e| err(e.to_string()))?;
-        for (i, c) in cells.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
-            // A step function: hold each rate until the next success time.
-            let step = |f: &dyn Fn(&super::curves::CurvePoint) -> f64| {
-                let mut pts = Vec::new();
-                for (j, p) in c.points.iter().enumerate() {
-                    if j > 0 {
-                        pts.push((p.t, 100.0 * f(&c.points[j - 1])));
-                    }
-                    pts.push((p.t, 100.0 * f(p)));
-                }
-                pts
-            };
-            let (lo, hi) = (step(&|p| p.wald_low), step(&|p| p.wald_high));
-            let band: Vec<(f64, f64)> =
-                hi.iter().copied().chain(lo.iter().rev().copied()).collect();
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    band,
-                    color.mix(0.15).filled(),
-                )))
-                .map_err(|e| err(e.to_string()))?;
-            chart
-                .draw_series(LineSeries::new(step(&|p| p.rate), color.stroke_width(2)))
-                .map_err(|e| err(e.to_string()))?
-                .label(format!("{} ({} trials)", c.planner, c.trials))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(|e| err(e.to_string()))?;
-        root.present().map_err(|e| err(e.to_string()))?;
-    }
-    Ok(buf)
 }
 
 /// Renders one chart into an RGB buffer.
@@ -303,8 +206,13 @@ fn render(
 
 /// Encodes an RGB buffer of [`SIZE`] as PNG, atomically.
 fn write_png(path: &Path, rgb: &[u8]) -> Result<(), BenchError> {
+    write_png_sized(path, rgb, SIZE)
+}
+
+/// Encodes an RGB buffer of `size` pixels as PNG, atomically.
+pub(super) fn write_png_sized(path: &Path, rgb: &[u8], size: (u32, u32)) -> Result<(), BenchError> {
     crate::util::write_atomic_with(path, |f| {
-        let mut enc = png::Encoder::new(std::io::BufWriter::new(f), SIZE.0, SIZE.1);
+        let mut enc = png::Encoder::new(std::io::BufWriter::new(f), size.0, size.1);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         let mut w = enc.write_header().map_err(std::io::Error::other)?;
@@ -331,7 +239,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_plots(&s, dir.path()).unwrap();
         let curves = crate::bench::curves::success_over_time(&cfg, &recs);
-        write_curve_plots("pusht", &curves, true, dir.path()).unwrap();
+        crate::bench::curve_plot::write_curve_plots("pusht", &curves, true, dir.path()).unwrap();
         for name in [
             "success_rate.png",
             "time_to_success.png",
@@ -343,7 +251,12 @@ mod tests {
             let mut reader = dec.read_info().unwrap();
             let mut img = vec![0; reader.output_buffer_size().unwrap()];
             let info = reader.next_frame(&mut img).unwrap();
-            assert_eq!((info.width, info.height), SIZE);
+            let size = if name.starts_with("success_over_time") {
+                crate::bench::curve_plot::CURVE_SIZE
+            } else {
+                SIZE
+            };
+            assert_eq!((info.width, info.height), size);
             // Not blank: a fair share of non-white pixels (axes, text, lines).
             let ink = img.chunks(3).filter(|p| p.iter().any(|c| *c < 200)).count();
             assert!(ink > 2000, "{name}: only {ink} dark pixels");

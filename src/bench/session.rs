@@ -332,7 +332,7 @@ pub fn write_reports(
         write_plots(s, dir)?;
         let curves = super::curves::success_over_time(&s.config, records);
         super::curves::write_csv(&curves, dir)?;
-        super::plot::write_curve_plots(&s.env, &curves, s.complete, dir)?;
+        super::curve_plot::write_curve_plots(&s.env, &curves, s.complete, dir)?;
     }
     Ok(())
 }

@@ -22,6 +22,11 @@ use crate::plan::PlannerParams;
 /// Label suffix of a closed-loop contender (`grasp+mpc`); budgets and tuned settings of `grasp` apply to it.
 pub const MPC_SUFFIX: &str = "+mpc";
 
+/// The open-loop contender a label belongs to: the label without its MPC suffix (`grasp+mpc` → `grasp`).
+pub fn open_loop_label(label: &str) -> &str {
+    label.strip_suffix(MPC_SUFFIX).unwrap_or(label)
+}
+
 /// How a contender runs closed-loop.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MpcSpec {

@@ -2,25 +2,32 @@
 //! by planning time t, one step line per planner with its 95 % Wald band shaded.
 //!
 //! Time runs on a log axis: open-loop planners solve in hundredths of a second and MPC episodes in seconds,
-//! and a linear axis squeezed the fast ones against zero. A run with closed-loop contenders (`…+mpc`) gets
-//! two panels side by side, open loop on the left and MPC on the right, on the same axes, and a planner keeps
-//! its colour in both; the legend is a strip under the panels so it never covers a curve.
+//! and a linear axis squeezed the fast ones against zero. A run with both open-loop and closed-loop
+//! contenders (`…+mpc`, `bench --mpc --and-open-loop`) gets two panels side by side on the same axes, open
+//! loop on the left and MPC on the right, and a planner keeps its colour in both; a run of one kind gets one
+//! panel. The legend is a strip under the panels, as many rows as its entries need, so it never covers a
+//! curve; it names planners without the `+mpc` suffix (the panel says which mode), and gives each planner's
+//! trial counts when the cells of a horizon do not all have the same number (an incomplete run). Past ten
+//! planners (tuning grids) the colours repeat with dashed lines.
 
 use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::closed_loop::MPC_SUFFIX;
+use super::closed_loop::{open_loop_label, MPC_SUFFIX};
 use super::curves::{Curve, CurvePoint, Curves};
 use super::plot::{ensure_font, write_png_sized, PALETTE};
 use super::BenchError;
 
-/// Plot size in pixels (wide enough for two panels).
-pub const CURVE_SIZE: (u32, u32) = (1400, 620);
+/// Plot width and the height of the panels (the legend strip adds to the height), pixels.
+pub const CURVE_SIZE: (u32, u32) = (1400, 576);
 
-/// Height of the legend strip under the panels, pixels.
-const LEGEND_H: u32 = 44;
+/// Height of one legend row, pixels.
+const LEGEND_ROW: u32 = 26;
+
+/// Legend text size, pixels.
+const LEGEND_FONT: u32 = 16;
 
 /// Writes `success_over_time_H<h>.png` into `dir` for every horizon of `curves`.
 pub fn write_curve_plots(
@@ -36,39 +43,30 @@ pub fn write_curve_plots(
     let status = if complete { "" } else { " (INCOMPLETE)" };
     for h in horizons {
         let title = format!("{env}, H = {h}: success rate over planning time{status}");
-        let png = render(&title, &curves.time_unit, curves, h)?;
-        write_png_sized(
-            &dir.join(format!("success_over_time_H{h}.png")),
-            &png,
-            CURVE_SIZE,
-        )?;
+        let (png, size) = render(&title, &curves.time_unit, curves, h)?;
+        write_png_sized(&dir.join(format!("success_over_time_H{h}.png")), &png, size)?;
     }
     Ok(())
 }
 
-/// The planner a label belongs to, with the MPC suffix removed (`grasp+mpc` → `grasp`).
-pub fn base_label(label: &str) -> &str {
-    label.strip_suffix(MPC_SUFFIX).unwrap_or(label)
-}
-
-/// The log axis' range for curves whose success times are `ts`: from the power of ten at or below the
-/// earliest positive time to just past the latest.
-pub fn time_range(ts: impl Iterator<Item = f64>) -> (f64, f64) {
+/// The log axis' range for curves whose success times are `ts`: from just below the power of ten at or below
+/// the earliest positive time (so that decade gets its tick label) to just past the latest.
+pub(crate) fn time_range(ts: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = ts
         .filter(|t| t.is_finite() && *t > 0.0)
         .fold((f64::INFINITY, 0.0f64), |(lo, hi), t| {
             (lo.min(t), hi.max(t))
         });
     if hi <= 0.0 {
-        return (0.01, 1.0);
+        return (0.01 * (1.0 - 1e-9), 1.0);
     }
     let lo = 10f64.powf(lo.log10().floor());
-    (lo, (hi * 1.1).max(lo * 10.0))
+    (lo * (1.0 - 1e-9), (hi * 1.1).max(lo * 10.0))
 }
 
 /// A time tick as text: as many decimals as the power of ten needs, no trailing zeros.
 fn fmt_time(t: f64) -> String {
-    let decimals = (-t.log10().floor()).clamp(0.0, 6.0) as usize;
+    let decimals = (-(t * (1.0 + 1e-6)).log10().floor()).clamp(0.0, 6.0) as usize;
     let s = format!("{t:.decimals$}");
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -77,47 +75,96 @@ fn fmt_time(t: f64) -> String {
     }
 }
 
-/// "50 trials each" or "12–14 trials" for the curves of one panel.
-fn trials_text(cells: &[&Curve]) -> String {
-    let lo = cells.iter().map(|c| c.trials).min().unwrap_or(0);
-    let hi = cells.iter().map(|c| c.trials).max().unwrap_or(0);
-    if lo == hi {
-        format!("{lo} trials each")
-    } else {
-        format!("{lo}–{hi} trials")
-    }
+/// One legend entry: a planner, its colour and line style, its text.
+struct Entry {
+    planner: String,
+    color: RGBColor,
+    dashed: bool,
+    text: String,
 }
 
-/// Renders the curves of horizon `h` into an RGB buffer of [`CURVE_SIZE`].
-fn render(title: &str, unit: &str, curves: &Curves, h: usize) -> Result<Vec<u8>, BenchError> {
+/// The legend entries of `cells`, one per open-loop label in order of first appearance; the text carries the
+/// trial counts (open loop | MPC) when the cells do not all have the same count.
+fn entries(cells: &[&Curve]) -> Vec<Entry> {
+    let uniform = cells.windows(2).all(|w| w[0].trials == w[1].trials);
+    let mut out: Vec<Entry> = Vec::new();
+    for c in cells {
+        let p = open_loop_label(&c.planner);
+        if out.iter().any(|e| e.planner == p) {
+            continue;
+        }
+        let i = out.len();
+        let count = |mpc: bool| {
+            cells
+                .iter()
+                .find(|d| {
+                    open_loop_label(&d.planner) == p && d.planner.ends_with(MPC_SUFFIX) == mpc
+                })
+                .map(|d| d.trials.to_string())
+        };
+        let counts: Vec<String> = [count(false), count(true)].into_iter().flatten().collect();
+        out.push(Entry {
+            planner: p.to_string(),
+            color: PALETTE[i % PALETTE.len()],
+            dashed: i >= PALETTE.len(),
+            text: if uniform {
+                p.to_string()
+            } else {
+                format!("{p} ({})", counts.join(" | "))
+            },
+        });
+    }
+    out
+}
+
+/// Left x and row of every legend entry in a strip `width` wide, wrapping when a row is full.
+fn legend_layout(entries: &[Entry], width: u32) -> Result<Vec<(i32, u32)>, String> {
+    let font = FontDesc::new(FontFamily::SansSerif, LEGEND_FONT as f64, FontStyle::Normal);
+    let (mut x, mut row) = (80i32, 0u32);
+    let mut out = Vec::new();
+    for e in entries {
+        let (tw, _) = font.box_size(&e.text).map_err(|x| x.to_string())?;
+        let w = 30 + tw as i32 + 30;
+        if x + w > width as i32 - 20 && x > 80 {
+            (x, row) = (80, row + 1);
+        }
+        out.push((x, row));
+        x += w;
+    }
+    Ok(out)
+}
+
+/// Renders the curves of horizon `h` into an RGB buffer; returns it with its size.
+fn render(
+    title: &str,
+    unit: &str,
+    curves: &Curves,
+    h: usize,
+) -> Result<(Vec<u8>, (u32, u32)), BenchError> {
     let err = |e: String| BenchError::Internal(format!("plotting '{title}': {e}"));
     let cells: Vec<&Curve> = curves.curves.iter().filter(|c| c.horizon == h).collect();
-    // One colour per planner, in the order planners first appear.
-    let mut planners: Vec<&str> = Vec::new();
-    for c in &cells {
-        let b = base_label(&c.planner);
-        if !planners.contains(&b) {
-            planners.push(b);
-        }
-    }
-    let color_of = |label: &str| {
-        let i = planners
-            .iter()
-            .position(|p| *p == base_label(label))
-            .unwrap_or(0);
-        PALETTE[i % PALETTE.len()]
+    let legend = entries(&cells);
+    let places = legend_layout(&legend, CURVE_SIZE.0).map_err(err)?;
+    let rows = places.iter().map(|p| p.1 + 1).max().unwrap_or(1);
+    let legend_h = rows * LEGEND_ROW + 18;
+    let size = (CURVE_SIZE.0, CURVE_SIZE.1 + legend_h);
+    let style_of = |label: &str| {
+        let e = legend.iter().find(|e| e.planner == open_loop_label(label));
+        e.map_or((PALETTE[0], false), |e| (e.color, e.dashed))
     };
     let (open, mpc): (Vec<&Curve>, Vec<&Curve>) =
         cells.iter().partition(|c| !c.planner.ends_with(MPC_SUFFIX));
     let range = time_range(cells.iter().flat_map(|c| c.points.iter().map(|p| p.t)));
-    let mut buf = vec![0u8; (CURVE_SIZE.0 * CURVE_SIZE.1 * 3) as usize];
+    let mut buf = vec![0u8; (size.0 * size.1 * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut buf, CURVE_SIZE).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
         let root = root
             .titled(title, ("sans-serif", 22))
             .map_err(|e| err(e.to_string()))?;
-        let (panels, legend) = root.split_vertically(root.dim_in_pixel().1 - LEGEND_H);
+        let (panels, strip) = root.split_vertically(root.dim_in_pixel().1 - legend_h);
+        let uniform = cells.windows(2).all(|w| w[0].trials == w[1].trials);
+        let n = cells.first().map_or(0, |c| c.trials);
         let mut parts: Vec<(&str, &[&Curve])> = Vec::new();
         if !open.is_empty() || mpc.is_empty() {
             parts.push(("open loop", &open));
@@ -127,13 +174,17 @@ fn render(title: &str, unit: &str, curves: &Curves, h: usize) -> Result<Vec<u8>,
         }
         let areas = panels.split_evenly((1, parts.len()));
         for ((name, part), area) in parts.iter().zip(areas.iter()) {
-            let caption = format!("{name}, {}", trials_text(part));
-            draw_panel(area, &caption, unit, range, part, &color_of).map_err(err)?;
+            let caption = if uniform {
+                format!("{name}, {n} trials each")
+            } else {
+                format!("{name} (trials per planner in the legend)")
+            };
+            draw_panel(area, &caption, unit, range, part, &style_of).map_err(err)?;
         }
-        draw_legend(&legend, &planners, &color_of).map_err(err)?;
+        draw_legend(&strip, &legend, &places).map_err(err)?;
         root.present().map_err(|e| err(e.to_string()))?;
     }
-    Ok(buf)
+    Ok((buf, size))
 }
 
 /// One panel: a log-time chart of `cells`, each a step line over its shaded band.
@@ -143,7 +194,7 @@ fn draw_panel(
     unit: &str,
     (t_lo, t_hi): (f64, f64),
     cells: &[&Curve],
-    color_of: &dyn Fn(&str) -> RGBColor,
+    style_of: &dyn Fn(&str) -> (RGBColor, bool),
 ) -> Result<(), String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
     let mut chart = ChartBuilder::on(area)
@@ -177,45 +228,50 @@ fn draw_panel(
     for c in cells {
         let (lo, hi) = (step(c, &|p| p.wald_low), step(c, &|p| p.wald_high));
         let band: Vec<(f64, f64)> = hi.iter().copied().chain(lo.iter().rev().copied()).collect();
-        let fill = color_of(&c.planner).mix(0.12).filled();
+        let fill = style_of(&c.planner).0.mix(0.12).filled();
         chart
             .draw_series(std::iter::once(Polygon::new(band, fill)))
             .map_err(|x| e(&x))?;
     }
     for c in cells {
-        let line = color_of(&c.planner).stroke_width(2);
-        chart
-            .draw_series(LineSeries::new(step(c, &|p| p.rate), line))
-            .map_err(|x| e(&x))?;
+        let (color, dashed) = style_of(&c.planner);
+        let line = color.stroke_width(2);
+        let pts = step(c, &|p| p.rate);
+        if dashed {
+            chart.draw_series(DashedLineSeries::new(pts, 8, 5, line))
+        } else {
+            chart.draw_series(LineSeries::new(pts, line))
+        }
+        .map_err(|x| e(&x))?;
     }
     Ok(())
 }
 
-/// The legend strip: a short line in each planner's colour and its name, wrapping onto a second row.
+/// The legend strip: a short line in each planner's colour and style, then its text, at `places`.
 fn draw_legend(
     area: &DrawingArea<BitMapBackend<'_>, Shift>,
-    planners: &[&str],
-    color_of: &dyn Fn(&str) -> RGBColor,
+    legend: &[Entry],
+    places: &[(i32, u32)],
 ) -> Result<(), String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
-    let width = area.dim_in_pixel().0 as i32;
-    let font: TextStyle = ("sans-serif", 16).into();
-    let (mut x, mut y) = (80, 12);
-    for p in planners {
-        let (tw, _) = area.estimate_text_size(p, &font).map_err(|x| e(&x))?;
-        let w = 30 + tw as i32 + 30;
-        if x + w > width - 20 && x > 80 {
-            (x, y) = (80, y + 26);
-        }
-        let color = color_of(p);
-        area.draw(&PathElement::new(
-            vec![(x, y + 8), (x + 24, y + 8)],
-            color.stroke_width(3),
-        ))
-        .map_err(|x| e(&x))?;
-        area.draw(&Text::new(p.to_string(), (x + 30, y), font.clone()))
+    let font: TextStyle = ("sans-serif", LEGEND_FONT).into();
+    for (entry, &(x, row)) in legend.iter().zip(places) {
+        let y = 12 + (row * LEGEND_ROW) as i32;
+        let line = entry.color.stroke_width(3);
+        let segments: &[(i32, i32)] = if entry.dashed {
+            &[(0, 9), (15, 24)]
+        } else {
+            &[(0, 24)]
+        };
+        for &(a, b) in segments {
+            area.draw(&PathElement::new(
+                vec![(x + a, y + 8), (x + b, y + 8)],
+                line,
+            ))
             .map_err(|x| e(&x))?;
-        x += w;
+        }
+        area.draw(&Text::new(entry.text.clone(), (x + 30, y), font.clone()))
+            .map_err(|x| e(&x))?;
     }
     Ok(())
 }
@@ -227,19 +283,20 @@ mod tests {
     #[test]
     fn time_axis_spans_powers_of_ten_around_the_success_times() {
         let (lo, hi) = time_range([0.0, 0.023, 0.5, 9.7].into_iter());
-        assert!((lo - 0.01).abs() < 1e-12, "{lo}");
+        assert!(lo < 0.01 && lo > 0.01 * (1.0 - 1e-6), "{lo}");
         assert!(hi > 9.7 && hi < 11.0, "{hi}");
         // Only zeros (nothing solved): a default decade range, not a log of zero.
-        assert_eq!(time_range([0.0, 0.0].into_iter()), (0.01, 1.0));
+        let (lo, hi) = time_range([0.0, 0.0].into_iter());
+        assert!(lo > 0.0 && lo < 0.01 && hi == 1.0);
         assert_eq!(fmt_time(0.01), "0.01");
+        assert_eq!(fmt_time(0.009_999_999_9), "0.01");
         assert_eq!(fmt_time(0.5), "0.5");
         assert_eq!(fmt_time(10.0), "10");
-        assert_eq!(base_label("grasp-jacobi+mpc"), "grasp-jacobi");
-        assert_eq!(base_label("cem"), "cem");
+        assert_eq!(open_loop_label("grasp[lr=0.1]+mpc"), "grasp[lr=0.1]");
+        assert_eq!(open_loop_label("cem"), "cem");
     }
 
-    fn curve(planner: &str, ts: &[f64]) -> Curve {
-        let n = 4;
+    fn curve(planner: &str, ts: &[f64], n: usize) -> Curve {
         let mut points = vec![(0.0, 0)];
         points.extend(ts.iter().enumerate().map(|(i, t)| (*t, i + 1)));
         Curve {
@@ -259,11 +316,17 @@ mod tests {
         }
     }
 
-    /// Pixels of (nearly: lines are anti-aliased) `color` in columns `x0..x1` of the panels, above the
-    /// legend strip.
+    fn curves(cs: Vec<Curve>) -> Curves {
+        Curves {
+            time_unit: "calibrated CPU s".into(),
+            curves: cs,
+        }
+    }
+
+    /// Pixels of (nearly: lines are anti-aliased) `color` in columns `x0..x1` of the panels.
     fn count(buf: &[u8], color: RGBColor, (x0, x1): (u32, u32)) -> usize {
-        let (w, h) = CURVE_SIZE;
-        (0..h - LEGEND_H)
+        let w = CURVE_SIZE.0;
+        (0..CURVE_SIZE.1)
             .flat_map(|y| (x0..x1).map(move |x| ((y * w + x) * 3) as usize))
             .filter(|&i| {
                 let d = |a: u8, b: u8| (a as i32 - b as i32).abs();
@@ -275,43 +338,82 @@ mod tests {
     #[test]
     fn closed_loop_curves_get_their_own_panel_in_the_planners_colour() {
         ensure_font().unwrap();
-        let half = CURVE_SIZE.0 / 2;
-        let curves = Curves {
-            time_unit: "calibrated CPU s".into(),
-            curves: vec![
-                curve("grasp", &[0.02, 0.05]),
-                curve("cem", &[0.1]),
-                curve("cem+mpc", &[2.0, 3.0, 5.0]),
-            ],
-        };
-        let buf = render("t", "calibrated CPU s", &curves, 10).unwrap();
+        let (half, w) = (CURVE_SIZE.0 / 2, CURVE_SIZE.0);
+        // Times that contradict the panel order: on one shared axis slow open-loop grasp would sit on the
+        // right and fast cem+mpc on the left.
+        let both = curves(vec![
+            curve("grasp", &[2.0, 5.0], 4),
+            curve("cem", &[0.1], 4),
+            curve("cem+mpc", &[0.011, 0.013, 0.015], 4),
+        ]);
+        let (buf, size) = render("t", "calibrated CPU s", &both, 10).unwrap();
+        assert_eq!(size.0, CURVE_SIZE.0);
         let (grasp, cem) = (PALETTE[0], PALETTE[1]);
-        assert!(
-            count(&buf, grasp, (0, half)) > 50,
-            "grasp is drawn on the left"
-        );
-        assert_eq!(
-            count(&buf, grasp, (half, CURVE_SIZE.0)),
-            0,
-            "grasp has no MPC curve"
-        );
+        assert!(count(&buf, grasp, (0, half)) > 50, "grasp on the left");
+        assert_eq!(count(&buf, grasp, (half, w)), 0, "grasp has no MPC curve");
         assert!(
             count(&buf, cem, (0, half)) > 50,
             "open-loop cem on the left"
         );
         assert!(
-            count(&buf, cem, (half, CURVE_SIZE.0)) > 50,
+            count(&buf, cem, (half, w)) > 50,
             "cem+mpc on the right, same colour"
         );
-        // Open loop only: one panel across the whole width.
-        let curves = Curves {
-            curves: curves.curves[..2].to_vec(),
-            ..curves
-        };
-        let buf = render("t", "calibrated CPU s", &curves, 10).unwrap();
+        // Open loop only: one panel across the whole width, so slow grasp is drawn on the right.
+        let open = curves(both.curves[..2].to_vec());
+        let (buf, _) = render("t", "calibrated CPU s", &open, 10).unwrap();
+        assert!(count(&buf, grasp, (half, w)) > 50, "one wide panel");
+        // MPC only: one panel too, in the planner's colour.
+        let closed = curves(both.curves[2..].to_vec());
+        let (buf, _) = render("t", "calibrated CPU s", &closed, 10).unwrap();
+        assert!(count(&buf, PALETTE[0], (0, half)) > 50, "cem+mpc alone");
+    }
+
+    #[test]
+    fn the_legend_wraps_into_as_many_rows_as_it_needs_and_shows_counts_when_they_differ() {
+        ensure_font().unwrap();
+        let many: Vec<Curve> = (0..12)
+            .map(|i| {
+                curve(
+                    &format!("grasp-jacobi[lr_actions=0.00{i},sync_steps=30]"),
+                    &[1.0],
+                    4,
+                )
+            })
+            .collect();
+        let (buf, size) = render("t", "calibrated CPU s", &curves(many), 10).unwrap();
+        let legend_h = size.1 - CURVE_SIZE.1;
         assert!(
-            count(&buf, grasp, (half, CURVE_SIZE.0)) > 50,
-            "one wide panel"
+            legend_h >= 3 * LEGEND_ROW,
+            "12 long labels need several rows"
         );
+        // The last row is inside the image: ink in the bottom row's band.
+        let y0 = size.1 - legend_h + 12 + (legend_h - 18 - LEGEND_ROW);
+        let ink = (y0..y0 + 16)
+            .flat_map(|y| (0..size.0).map(move |x| ((y * size.0 + x) * 3) as usize))
+            .filter(|&i| buf[i..i + 3].iter().any(|c| *c < 200))
+            .count();
+        assert!(
+            ink > 100,
+            "the last legend row is drawn ({ink} dark pixels)"
+        );
+        // Past ten planners the colours repeat, dashed.
+        let cells = curves(
+            (0..12)
+                .map(|i| curve(&format!("p{i}"), &[1.0], 4))
+                .collect(),
+        );
+        let refs: Vec<&Curve> = cells.curves.iter().collect();
+        let e = entries(&refs);
+        assert!(!e[9].dashed && e[10].dashed && e[10].color == e[0].color);
+        // Uneven counts (an incomplete run): each entry says its open-loop | MPC counts.
+        let uneven = curves(vec![
+            curve("grasp", &[1.0], 4),
+            curve("grasp+mpc", &[1.0], 3),
+        ]);
+        let refs: Vec<&Curve> = uneven.curves.iter().collect();
+        let e = entries(&refs);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].text, "grasp (4 | 3)");
     }
 }

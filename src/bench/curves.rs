@@ -5,7 +5,7 @@
 //! Time is the trial's time to its first successful check: calibrated CPU seconds (iterations to success ×
 //! the calibrated CPU seconds per iteration) when the run has calibrated budgets, as the tables use, else
 //! wall-clock planner seconds. A cell's curve is over its *finished* trials, so an incomplete run's curves
-//! are labelled by the trial counts they cover.
+//! cover different trial counts (the CSV's `trials` column; the plot's legend shows them).
 
 use std::path::Path;
 

@@ -251,12 +251,14 @@ mod tests {
             let mut reader = dec.read_info().unwrap();
             let mut img = vec![0; reader.output_buffer_size().unwrap()];
             let info = reader.next_frame(&mut img).unwrap();
-            let size = if name.starts_with("success_over_time") {
-                crate::bench::curve_plot::CURVE_SIZE
+            if name.starts_with("success_over_time") {
+                // Panels of CURVE_SIZE plus the legend strip under them.
+                let panels = crate::bench::curve_plot::CURVE_SIZE;
+                assert_eq!(info.width, panels.0);
+                assert!(info.height > panels.1, "{name}: no legend strip");
             } else {
-                SIZE
-            };
-            assert_eq!((info.width, info.height), size);
+                assert_eq!((info.width, info.height), SIZE);
+            }
             // Not blank: a fair share of non-white pixels (axes, text, lines).
             let ink = img.chunks(3).filter(|p| p.iter().any(|c| *c < 200)).count();
             assert!(ink > 2000, "{name}: only {ink} dark pixels");

@@ -77,9 +77,7 @@ impl IterTable {
     /// `grasp[lr_actions=0.01]` falls back to the entries of its preset `grasp`, and a closed-loop `grasp+mpc`
     /// to `grasp` (an MPC trial gets the open-loop trial's budget).
     pub fn get(&self, label: &str, horizon: usize) -> Option<usize> {
-        let open = label
-            .strip_suffix(super::closed_loop::MPC_SUFFIX)
-            .unwrap_or(label);
+        let open = super::closed_loop::open_loop_label(label);
         let base = open.split('[').next().unwrap_or(open);
         [label, open, base]
             .iter()

@@ -1,8 +1,10 @@
 //! Closed-loop (MPC) trials in the benchmark: a contender with an [`MpcSpec`] runs each problem as an MPC
 //! episode ([`crate::plan::mpc::run_mpc`]) under the same per-trial budget an open-loop trial gets. The budget
 //! is split: the first plan gets `first_frac` of it, every replan an equal share of the rest over the most
-//! replans the episode can make (H / execute − 1), so an episode never uses more planner time or iterations
-//! than the open-loop trial of the same cell. Explicit per-replan counts override the split.
+//! replans the episode can make (H / execute − 1), and the episode is capped at the trial's budget (where
+//! that share is below one iteration, replanning stops when the budget is spent and the last plan runs out
+//! open loop), so an episode never uses more planner time or iterations than the open-loop trial of the same
+//! cell. Explicit per-replan counts override the split and the cap.
 
 use std::sync::Arc;
 
@@ -125,6 +127,14 @@ impl MpcSpec {
                 .max_seconds
                 .map(|t| (t * rest / replans).max(t * 1e-3)),
         };
+        // The split never gives the episode more than the trial: where the rest is smaller than the replans
+        // (each replan runs at least one iteration), the cap ends replanning and the plan runs out open loop.
+        if self.replan_iters.is_none() {
+            s.total = Some(Budget {
+                max_iters: total.max_iters,
+                max_seconds: total.max_seconds,
+            });
+        }
         s.validate(horizon)
             .map_err(|e| BenchError::Config(format!("MPC at H={horizon}: {e}")))?;
         Ok(s)
@@ -221,6 +231,50 @@ mod tests {
             ..Default::default()
         };
         assert!(big.settings(50, total).is_err());
+    }
+
+    #[test]
+    fn an_episode_whose_replans_outnumber_the_rest_of_its_budget_stays_within_the_trial() {
+        // H = 10 and 8 iterations: the first plan gets 4, the 9 replans share 4 (at least 1 each), so without
+        // the cap the episode would spend 4 + 9 = 13.
+        let (model, problem) = crate::plan::testkit::wall_linear_problem(10);
+        let key = TrialKey {
+            planner: "gd+mpc".into(),
+            horizon: 10,
+            problem: 0,
+        };
+        let budget = TrialBudget {
+            max_iters: Some(8),
+            max_seconds: None,
+        };
+        let params = crate::plan::PlannerKind::Gd.default_params();
+        let spec = MpcSpec::default();
+        let s = spec.settings(10, budget).unwrap();
+        assert_eq!(s.total.and_then(|t| t.max_iters), Some(8));
+        let r = run_trial(
+            &problem,
+            model.clone(),
+            &params,
+            &spec,
+            None,
+            &key,
+            3,
+            budget,
+            1,
+        )
+        .unwrap();
+        assert!(r.iterations <= 8, "{} iterations", r.iterations);
+        // The same episode without the cap would have spent more (it does not end early by success).
+        let uncapped = MpcSettings { total: None, ..s };
+        let u =
+            crate::plan::mpc::run_mpc(&problem, model, &params, 3, &uncapped, |_, _| {}).unwrap();
+        assert!(u.iterations > 8, "{} iterations", u.iterations);
+        // Explicit per-replan counts are the user's: no cap.
+        let explicit = MpcSpec {
+            replan_iters: Some(2),
+            ..spec
+        };
+        assert_eq!(explicit.settings(10, budget).unwrap().total, None);
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //!
 //! Time runs on a log axis: open-loop planners solve in hundredths of a second and MPC episodes in seconds,
 //! and a linear axis squeezed the fast ones against zero. A run with both open-loop and closed-loop
-//! contenders (`…+mpc`, `bench --mpc --and-open-loop`) gets two panels side by side on the same axes, open
-//! loop on the left and MPC on the right, and a planner keeps its colour in both; a run of one kind gets one
-//! panel. The legend is a strip under the panels, as many rows as its entries need, so it never covers a
+//! contenders (`…+mpc`, `bench --mpc --and-open-loop`) gets two panels side by side, open loop on the left
+//! and MPC on the right, and a planner keeps its colour in both; a run of one kind gets one panel. Each panel
+//! spans its own curves' times (an episode's first success comes after its first plan and an executed step,
+//! so MPC times are not comparable with open-loop ones, and a shared axis squeezed the MPC curves). The legend is a strip under the panels, as many rows as its entries need, so it never covers a
 //! curve; it names planners without the `+mpc` suffix (the panel says which mode), and gives each planner's
 //! trial counts when the cells of a horizon do not all have the same number (an incomplete run). Past ten
 //! planners (tuning grids) the colours repeat with dashed lines.
@@ -17,17 +18,12 @@ use plotters::prelude::*;
 
 use super::closed_loop::{open_loop_label, MPC_SUFFIX};
 use super::curves::{Curve, CurvePoint, Curves};
+use super::legend::{draw_legend, legend_layout, Entry};
 use super::plot::{ensure_font, write_png_sized, PALETTE};
 use super::BenchError;
 
 /// Plot width and the height of the panels (the legend strip adds to the height), pixels.
 pub const CURVE_SIZE: (u32, u32) = (1400, 576);
-
-/// Height of one legend row, pixels.
-const LEGEND_ROW: u32 = 26;
-
-/// Legend text size, pixels.
-const LEGEND_FONT: u32 = 16;
 
 /// Writes `success_over_time_H<h>.png` into `dir` for every horizon of `curves`.
 pub fn write_curve_plots(
@@ -75,14 +71,6 @@ fn fmt_time(t: f64) -> String {
     }
 }
 
-/// One legend entry: a planner, its colour and line style, its text.
-struct Entry {
-    planner: String,
-    color: RGBColor,
-    dashed: bool,
-    text: String,
-}
-
 /// The legend entries of `cells`, one per open-loop label in order of first appearance; the text carries the
 /// trial counts (open loop | MPC) when the cells do not all have the same count.
 fn entries(cells: &[&Curve]) -> Vec<Entry> {
@@ -117,23 +105,6 @@ fn entries(cells: &[&Curve]) -> Vec<Entry> {
     out
 }
 
-/// Left x and row of every legend entry in a strip `width` wide, wrapping when a row is full.
-fn legend_layout(entries: &[Entry], width: u32) -> Result<Vec<(i32, u32)>, String> {
-    let font = FontDesc::new(FontFamily::SansSerif, LEGEND_FONT as f64, FontStyle::Normal);
-    let (mut x, mut row) = (80i32, 0u32);
-    let mut out = Vec::new();
-    for e in entries {
-        let (tw, _) = font.box_size(&e.text).map_err(|x| x.to_string())?;
-        let w = 30 + tw as i32 + 30;
-        if x + w > width as i32 - 20 && x > 80 {
-            (x, row) = (80, row + 1);
-        }
-        out.push((x, row));
-        x += w;
-    }
-    Ok(out)
-}
-
 /// Renders the curves of horizon `h` into an RGB buffer; returns it with its size.
 fn render(
     title: &str,
@@ -146,7 +117,7 @@ fn render(
     let legend = entries(&cells);
     let places = legend_layout(&legend, CURVE_SIZE.0).map_err(err)?;
     let rows = places.iter().map(|p| p.1 + 1).max().unwrap_or(1);
-    let legend_h = rows * LEGEND_ROW + 18;
+    let legend_h = super::legend::strip_height(rows);
     let size = (CURVE_SIZE.0, CURVE_SIZE.1 + legend_h);
     let style_of = |label: &str| {
         let e = legend.iter().find(|e| e.planner == open_loop_label(label));
@@ -154,7 +125,6 @@ fn render(
     };
     let (open, mpc): (Vec<&Curve>, Vec<&Curve>) =
         cells.iter().partition(|c| !c.planner.ends_with(MPC_SUFFIX));
-    let range = time_range(cells.iter().flat_map(|c| c.points.iter().map(|p| p.t)));
     let mut buf = vec![0u8; (size.0 * size.1 * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
@@ -179,6 +149,7 @@ fn render(
             } else {
                 format!("{name} (trials per planner in the legend)")
             };
+            let range = time_range(part.iter().flat_map(|c| c.points.iter().map(|p| p.t)));
             draw_panel(area, &caption, unit, range, part, &style_of).map_err(err)?;
         }
         draw_legend(&strip, &legend, &places).map_err(err)?;
@@ -247,37 +218,9 @@ fn draw_panel(
     Ok(())
 }
 
-/// The legend strip: a short line in each planner's colour and style, then its text, at `places`.
-fn draw_legend(
-    area: &DrawingArea<BitMapBackend<'_>, Shift>,
-    legend: &[Entry],
-    places: &[(i32, u32)],
-) -> Result<(), String> {
-    let e = |e: &dyn std::fmt::Display| e.to_string();
-    let font: TextStyle = ("sans-serif", LEGEND_FONT).into();
-    for (entry, &(x, row)) in legend.iter().zip(places) {
-        let y = 12 + (row * LEGEND_ROW) as i32;
-        let line = entry.color.stroke_width(3);
-        let segments: &[(i32, i32)] = if entry.dashed {
-            &[(0, 9), (15, 24)]
-        } else {
-            &[(0, 24)]
-        };
-        for &(a, b) in segments {
-            area.draw(&PathElement::new(
-                vec![(x + a, y + 8), (x + b, y + 8)],
-                line,
-            ))
-            .map_err(|x| e(&x))?;
-        }
-        area.draw(&Text::new(entry.text.clone(), (x + 30, y), font.clone()))
-            .map_err(|x| e(&x))?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::legend::LEGEND_ROW;
     use super::*;
 
     #[test]

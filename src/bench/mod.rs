@@ -1,7 +1,8 @@
 //! The benchmark protocol behind `grasp-explorer bench` and `tune`: which planners run on which problems under
 //! what budget ([`protocol`]), the per-trial CSV log with resume and corruption detection ([`trial_log`]),
 //! run directories, resume and shard merging ([`session`]), statistics ([`stats`]), reports
-//! ([`summary`], [`plot`], the success-over-time curves [`curves`] and their plots [`curve_plot`]), planner settings and tuned-settings files ([`settings`]), the tuning grid
+//! ([`summary`], [`plot`], the success-over-time curves [`curves`] and their plots [`curve_plot`], the
+//! plots' legend strip [`legend`]), planner settings and tuned-settings files ([`settings`]), the tuning grid
 //! ([`tune`]), the executor that runs one trial with a real planner and simulator (`exec`), and closed-loop
 //! (MPC) trials under the same budget ([`closed_loop`]).
 
@@ -9,6 +10,7 @@ pub mod closed_loop;
 pub mod curve_plot;
 pub mod curves;
 pub mod exec;
+pub mod legend;
 pub mod plot;
 pub mod protocol;
 pub mod session;

@@ -1,6 +1,7 @@
 //! PNG plots of a summary with plotters: success rate against horizon with 95% Wilson bars and median
-//! time-to-success against horizon with inter-quartile bars, one line per planner (the success-over-time
-//! plots are in `curve_plot`, which shares this module's font, palette and encoder).
+//! time-to-success against horizon with inter-quartile bars, one line per planner, a closed-loop `P+mpc`
+//! dashed in `P`'s colour, the legend in a strip under the chart (the success-over-time plots are in
+//! `curve_plot`, which shares this module's font, palette and encoder).
 //!
 //! plotters draws into an RGB buffer (its bitmap backend) and the `png` crate encodes it, which avoids
 //! plotters' own encoder (an older `image`). Text uses the DejaVuSans.ttf shipped in `assets/fonts` and
@@ -11,13 +12,15 @@ use std::sync::OnceLock;
 
 use plotters::prelude::*;
 
+use super::closed_loop::{open_loop_label, MPC_SUFFIX};
+use super::legend::{draw_legend, legend_layout, strip_height, Entry};
 use super::summary::{CellSummary, Summary};
 use super::BenchError;
 
 /// The shipped font (Bitstream Vera licence, see assets/fonts/DejaVuSans-LICENSE.txt).
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
-/// Plot size in pixels.
+/// Chart size in pixels (the legend strip adds to the height).
 const SIZE: (u32, u32) = (900, 600);
 
 /// Line colours (the "tab10" palette: distinguishable, and none too pale on white).
@@ -95,22 +98,50 @@ pub fn write_plots(s: &Summary, dir: &Path) -> Result<(), BenchError> {
         &rate,
         Some(100.0),
     )?;
-    write_png(&dir.join("success_rate.png"), &png)?;
+    write_png_sized(&dir.join("success_rate.png"), &png.0, png.1)?;
     let title = format!("{}: time to success vs horizon{status}", s.env);
     let png = render(&title, "median time to success, s (IQR)", &hs, &tts, None)?;
-    write_png(&dir.join("time_to_success.png"), &png)
+    write_png_sized(&dir.join("time_to_success.png"), &png.0, png.1)
 }
 
-/// Renders one chart into an RGB buffer.
+/// The legend of `data`: one entry per series, a closed-loop `P+mpc` in `P`'s colour, dashed.
+fn legend_of(data: &[Series]) -> Vec<Entry> {
+    let mut bases: Vec<&str> = Vec::new();
+    for (label, _) in data {
+        let b = open_loop_label(label);
+        if !bases.contains(&b) {
+            bases.push(b);
+        }
+    }
+    data.iter()
+        .map(|(label, _)| {
+            let i = bases
+                .iter()
+                .position(|b| *b == open_loop_label(label))
+                .unwrap_or(0);
+            Entry {
+                planner: label.clone(),
+                color: PALETTE[i % PALETTE.len()],
+                dashed: label.ends_with(MPC_SUFFIX) || i >= PALETTE.len(),
+                text: label.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Renders one chart with its legend strip into an RGB buffer; returns it with its size.
 fn render(
     title: &str,
     y_desc: &str,
     horizons: &[f64],
     data: &[Series],
     y_max: Option<f64>,
-) -> Result<Vec<u8>, BenchError> {
+) -> Result<(Vec<u8>, (u32, u32)), BenchError> {
     let err = |e: String| BenchError::Internal(format!("plotting '{title}': {e}"));
-    let (w, h) = SIZE;
+    let legend = legend_of(data);
+    let places = legend_layout(&legend, SIZE.0).map_err(err)?;
+    let legend_h = strip_height(places.iter().map(|p| p.1 + 1).max().unwrap_or(1));
+    let (w, h) = (SIZE.0, SIZE.1 + legend_h);
     let mut buf = vec![0u8; (w * h * 3) as usize];
     let x_lo = horizons.iter().copied().fold(f64::INFINITY, f64::min);
     let x_hi = horizons.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -127,9 +158,10 @@ fn render(
         }
     });
     {
-        let root = BitMapBackend::with_buffer(&mut buf, SIZE).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
-        let mut chart = ChartBuilder::on(&root)
+        let (area, strip) = root.split_vertically(SIZE.1);
+        let mut chart = ChartBuilder::on(&area)
             .caption(title, ("sans-serif", 24))
             .margin(20)
             .x_label_area_size(45)
@@ -152,22 +184,19 @@ fn render(
             .draw()
             .map_err(|e| err(e.to_string()))?;
         let n = data.len().max(1) as f64;
-        for (i, (label, pts)) in data.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()].to_rgba();
+        for (i, ((_, pts), entry)) in data.iter().zip(&legend).enumerate() {
+            let color = entry.color.to_rgba();
             // Spread planners slightly along x so their bars do not overlap.
             let dx = (i as f64 - (n - 1.0) / 2.0) * pad * 0.12;
             let shifted: Vec<(f64, f64, f64, f64)> =
                 pts.iter().map(|p| (p.0 + dx, p.1, p.2, p.3)).collect();
-            chart
-                .draw_series(LineSeries::new(
-                    shifted.iter().map(|p| (p.0, p.1)),
-                    color.stroke_width(2),
-                ))
-                .map_err(|e| err(e.to_string()))?
-                .label(label.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+            let line: Vec<(f64, f64)> = shifted.iter().map(|p| (p.0, p.1)).collect();
+            if entry.dashed {
+                chart.draw_series(DashedLineSeries::new(line, 8, 5, color.stroke_width(2)))
+            } else {
+                chart.draw_series(LineSeries::new(line, color.stroke_width(2)))
+            }
+            .map_err(|e| err(e.to_string()))?;
             chart
                 .draw_series(
                     shifted.iter().map(|p| {
@@ -184,29 +213,17 @@ fn render(
                 .map_err(|e| err(e.to_string()))?;
         }
         if data.iter().all(|(_, p)| p.is_empty()) {
-            root.draw(&Text::new(
+            area.draw(&Text::new(
                 "no data (no finished or no successful trials)",
-                (w as i32 / 2 - 200, h as i32 / 2),
+                (w as i32 / 2 - 200, SIZE.1 as i32 / 2),
                 ("sans-serif", 20),
             ))
             .map_err(|e| err(e.to_string()))?;
         }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|e| err(e.to_string()))?;
+        draw_legend(&strip, &legend, &places).map_err(err)?;
         root.present().map_err(|e| err(e.to_string()))?;
     }
-    Ok(buf)
-}
-
-/// Encodes an RGB buffer of [`SIZE`] as PNG, atomically.
-fn write_png(path: &Path, rgb: &[u8]) -> Result<(), BenchError> {
-    write_png_sized(path, rgb, SIZE)
+    Ok((buf, (w, h)))
 }
 
 /// Encodes an RGB buffer of `size` pixels as PNG, atomically.
@@ -227,6 +244,20 @@ mod tests {
     use super::*;
     use crate::bench::summary::summarize;
     use crate::bench::trial_log::tests::record;
+
+    #[test]
+    fn a_closed_loop_series_is_dashed_in_its_planners_colour() {
+        let data: Vec<Series> = ["grasp", "cem", "grasp+mpc", "cem+mpc"]
+            .iter()
+            .map(|l| (l.to_string(), vec![]))
+            .collect();
+        let e = legend_of(&data);
+        assert_eq!((e[0].color, e[0].dashed), (PALETTE[0], false));
+        assert_eq!((e[1].color, e[1].dashed), (PALETTE[1], false));
+        assert_eq!((e[2].color, e[2].dashed), (PALETTE[0], true));
+        assert_eq!((e[3].color, e[3].dashed), (PALETTE[1], true));
+        assert_eq!(e[2].text, "grasp+mpc");
+    }
 
     #[test]
     fn plots_are_real_pngs_with_ink() {
@@ -257,7 +288,8 @@ mod tests {
                 assert_eq!(info.width, panels.0);
                 assert!(info.height > panels.1, "{name}: no legend strip");
             } else {
-                assert_eq!((info.width, info.height), SIZE);
+                assert_eq!(info.width, SIZE.0);
+                assert!(info.height > SIZE.1, "{name}: no legend strip");
             }
             // Not blank: a fair share of non-white pixels (axes, text, lines).
             let ink = img.chunks(3).filter(|p| p.iter().any(|c| *c < 200)).count();

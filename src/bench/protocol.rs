@@ -158,7 +158,7 @@ impl BudgetPolicy {
             } => {
                 let n = table.get(label, horizon).ok_or_else(|| {
                     BenchError::Config(format!(
-                        "--iters gives no count for planner '{label}' at horizon {horizon}"
+                        "the iteration budget (--iters or --budget-file) gives no count for planner '{label}' at horizon {horizon}: add that cell (calibrate it with --calibrate-only) or leave it out"
                     ))
                 })?;
                 Ok(TrialBudget {

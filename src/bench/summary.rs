@@ -231,13 +231,16 @@ pub fn to_markdown(s: &Summary) -> String {
     let cpu = cfg.has_calibrated_budgets();
     md += "\n## Success rate % [95% Wilson CI] / median time-to-success (s)\n\n";
     md += if cpu {
-        "Time-to-success here is in calibrated CPU seconds: iterations to the first successful open-loop \
-         check × the CPU seconds per iteration measured before the run (insensitive to other load; the \
-         wall-clock planner time is in the details). Median over successful trials only (as in the \
-         paper's Table 1).\n\n"
+        "Time-to-success here is in calibrated CPU seconds: iterations to the first success × the CPU \
+         seconds per iteration measured before the run (insensitive to other load; the wall-clock planner \
+         time is in the details). The first success is an open-loop trial's first successful check, a \
+         closed-loop (+mpc) trial's first executed step that meets the success rule (its iterations \
+         summed over every plan so far). Median over successful trials only (as in the paper's \
+         Table 1).\n\n"
     } else {
-        "Time-to-success is wall-clock planner time at the first successful open-loop check, median over \
-         successful trials only (as in the paper's Table 1).\n\n"
+        "Time-to-success is wall-clock planner time at the first success (open loop: the first successful \
+         check; closed loop, +mpc: the first executed step that meets the success rule, planner time summed \
+         over every plan so far), median over successful trials only (as in the paper's Table 1).\n\n"
     };
     md += &table_head(cfg);
     for &h in &cfg.horizons {

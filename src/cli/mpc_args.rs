@@ -227,6 +227,7 @@ impl MpcArgs {
             pad,
             reset_cem_std: self.mpc_reset_std,
             stop_on_success: true,
+            total: None,
         };
         settings
             .validate(horizon)

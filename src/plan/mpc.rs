@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use super::runner::Budget;
 use super::warm::WarmStart;
 use super::{make_planner_warm, ModelProblem, PlanError, PlannerParams, Snapshot, Status};
 use crate::env::{step_chunk, Problem, CHUNK_ACTION_DIM};
@@ -432,6 +433,13 @@ impl MpcEpisode {
             self.done = true;
             return Ok(());
         }
+        let spent = |t: Budget| t.exhausted(self.iterations, self.planning_time_s);
+        if self.mpc.total.is_some_and(spent) {
+            // The episode's iterations are spent: the plan's remaining steps run open loop.
+            self.execute_rest(run, horizon)?;
+            self.done = true;
+            return Ok(());
+        }
         let warm = self.planner.warm_start();
         self.planner = Self::plan(
             &self.problem,
@@ -447,6 +455,43 @@ impl MpcEpisode {
         self.planner.set_parallel(&self.parallel);
         self.plan_iters = 0;
         self.plan_time_s = 0.0;
+        Ok(())
+    }
+
+    /// Executes the current plan from its step `from` to the deadline (or the plan's end) one model step at a
+    /// time without replanning, judging the success rule after each; the steps join the last plan's record.
+    fn execute_rest(&mut self, from: usize, horizon: usize) -> Result<(), PlanError> {
+        let k = self.model.action_dim();
+        let end = horizon.min(from + self.problem.horizon - self.executed);
+        let goal = &self.problem.goal;
+        for j in from..end {
+            let chunk = self
+                .model
+                .decode_actions(&self.planner.actions()[j * k..(j + 1) * k]);
+            if chunk.len() != CHUNK_ACTION_DIM || !chunk.iter().all(|v| v.is_finite()) {
+                return Err(PlanError::Problem(format!(
+                    "MPC step {j} of the last plan does not decode to a finite action chunk"
+                )));
+            }
+            self.executed_env_states
+                .push(step_chunk(self.env.as_mut(), &chunk));
+            self.env_actions.extend_from_slice(&chunk);
+            self.executed += 1;
+            let now = self.executed_env_states.last().cloned().unwrap_or_default();
+            let ok = self.problem.env.is_success(&now, goal);
+            if let Some(p) = self.plans.last_mut() {
+                p.executed += 1;
+                p.distance_after = self.problem.env.goal_distance(&now, goal);
+                p.success_after = ok;
+            }
+            if ok && self.success_step.is_none() {
+                self.success_step = Some(self.executed);
+                self.time_to_success_s = Some(self.planning_time_s);
+            }
+            if ok && self.mpc.stop_on_success {
+                break;
+            }
+        }
         Ok(())
     }
 

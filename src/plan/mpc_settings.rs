@@ -1,5 +1,6 @@
 //! [`MpcSettings`]: how a closed-loop episode replans (steps executed per replan, receding window, the first
-//! plan's and every replan's budget, window padding, CEM's σ reset, stopping at success), with its checks.
+//! plan's and every replan's budget, the episode's total iteration budget, window padding, CEM's σ reset,
+//! stopping at success), with its checks.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,11 @@ pub struct MpcSettings {
     /// End the episode at the first replanning point that meets the success rule. Default on; off executes
     /// the whole deadline and judges the final state.
     pub stop_on_success: bool,
+    /// The episode's budget over all its plans (iterations and/or planner seconds summed over plans); once
+    /// spent, the last plan's remaining steps are executed without replanning, the success rule judged after
+    /// every model step. None (default): no cap, every replan gets its own budget.
+    #[serde(default)]
+    pub total: Option<Budget>,
 }
 
 impl Default for MpcSettings {
@@ -40,6 +46,7 @@ impl Default for MpcSettings {
             pad: Pad::Zeros,
             reset_cem_std: false,
             stop_on_success: true,
+            total: None,
         }
     }
 }
@@ -72,6 +79,12 @@ impl MpcSettings {
         }
         self.first.validate()?;
         self.replan.validate()?;
+        if let Some(t) = self.total {
+            t.validate()?;
+            if t.max_iters == Some(0) {
+                return bad("mpc_total_iters", 0, "must be >= 1");
+            }
+        }
         for (name, b) in [("mpc_first_iters", self.first), ("mpc_iters", self.replan)] {
             if b.max_iters == Some(0) {
                 return bad(name, 0, "must be >= 1");

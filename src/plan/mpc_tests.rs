@@ -247,3 +247,48 @@ fn bad_settings_are_refused_and_divergence_ends_the_episode() {
     assert!(!r.success);
     assert_eq!(problem.env, EnvKind::Wall);
 }
+
+#[test]
+fn a_spent_episode_budget_stops_replanning_and_the_last_plan_runs_out_open_loop() {
+    let (model, problem) = wall_linear_problem(6);
+    let kind = PlannerKind::GdAdam;
+    // 5 iterations first, 3 per replan, 11 in all: the first plan and two replans, then the second replan's
+    // remaining steps run to the deadline without planning.
+    let mpc = MpcSettings {
+        stop_on_success: false,
+        total: Some(Budget::iters(11)),
+        ..settings(5, 3)
+    };
+    let r = run_mpc(
+        &problem,
+        model.clone(),
+        &kind.default_params(),
+        1,
+        &mpc,
+        |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(r.iterations, 11, "{r:?}");
+    assert_eq!(r.plans.len(), 3);
+    assert_eq!(
+        r.executed_env_states.len(),
+        7,
+        "the deadline of 6 steps is met"
+    );
+    assert_eq!(r.plans.iter().map(|p| p.executed).sum::<usize>(), 6);
+    assert_eq!(r.plans[2].executed, 4, "the last plan runs out");
+    assert_eq!(r.env_actions.len(), 6 * CHUNK_ACTION_DIM);
+    // Without the cap the same settings replan at every step and spend more.
+    let free = MpcSettings {
+        total: None,
+        ..mpc.clone()
+    };
+    let r = run_mpc(&problem, model, &kind.default_params(), 1, &free, |_, _| {}).unwrap();
+    assert_eq!((r.plans.len(), r.iterations), (6, 5 + 5 * 3));
+    // A zero cap is refused.
+    let zero = MpcSettings {
+        total: Some(Budget::iters(0)),
+        ..mpc
+    };
+    assert!(zero.validate(6).is_err());
+}

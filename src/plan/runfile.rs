@@ -115,8 +115,8 @@ impl RunHeader {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum RunLine {
-    /// The header (first line).
-    Header(RunHeader),
+    /// The header (first line; boxed, it is by far the largest line).
+    Header(Box<RunHeader>),
     /// One snapshot.
     Snapshot(Snapshot),
     /// The trial result (last line, optional).
@@ -183,7 +183,7 @@ impl RunWriter {
             save_every: header.save_every.max(1),
             last_written: None,
         };
-        w.line(&RunLine::Header(header.clone()))?;
+        w.line(&RunLine::Header(Box::new(header.clone())))?;
         Ok(w)
     }
 
@@ -334,7 +334,7 @@ pub fn read_run(path: &Path) -> Result<Run, RunFileError> {
                         format!("format version {} is newer than {VERSION}", h.version),
                     ));
                 }
-                header = Some(h);
+                header = Some(*h);
             }
             (_, false) => return Err(parse_err(n, "the first line must be the header".into())),
             (RunLine::Header(_), true) => return Err(parse_err(n, "a second header".into())),

@@ -30,7 +30,7 @@ pub struct CommonArgs {
     /// Problems per (planner, horizon).
     #[arg(long)]
     pub problems: Option<usize>,
-    /// Problem i uses seed SEED + i.
+    /// Problem i uses seed SEED + i (`tune`: tuning seed 10^12 + SEED + i).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Planner-time budget per trial in seconds, equal for all planners (default 30 unless --iters).

@@ -4,11 +4,14 @@ closed loop (MPC) from docs/results/rerun-<name>/summary.json, success in the si
 interval and median calibrated CPU seconds to success, success under the model with the exploited count, and the
 old models' open-loop (and, where measured, MPC) result as the baseline row.
 
-    scripts/rerun-table.py NAME [--baseline DIR ...] [--docs docs/results]
+    scripts/rerun-table.py NAME|DIR [--baseline DIR ...] [--docs docs/results]
 
-NAME is a rerun part (pointmaze, wall, pusht, pusht-ablations). Baselines are older bench outputs (summary.json
-dirs); a planner/horizon they hold is shown beside the rerun's open-loop/MPC cell of the same label. Works on a
-partial run (counts say how many trials are in)."""
+NAME is a rerun part (pointmaze, wall, pusht, pusht-ablations), read from DOCS/rerun-NAME (DOCS defaults to this
+repository's docs/results, wherever the script is run from); DIR is any bench output directory (a path holding
+summary.json, e.g. your own merged run). Baselines are older bench outputs (summary.json dirs; by default the
+first study's, for a part name); a planner/horizon they hold is shown beside the rerun's open-loop/MPC cell of
+the same label. Works on a partial run (counts say how many trials are in). Times are calibrated CPU seconds
+when the run's budget was calibrated, else wall-clock planner seconds (the header says which)."""
 import argparse
 import csv
 import json
@@ -39,6 +42,8 @@ def cell_text(c):
     n, k = c["problems"], c["successes"]
     s = f"{100 * c['success_rate']:.0f} [{100 * c['ci_low']:.0f}, {100 * c['ci_high']:.0f}] ({k}/{n})"
     t = c.get("median_time_to_success_cpu_s")
+    if t is None:
+        t = c.get("median_time_to_success_s")
     if k and t is not None:
         s += f" · {t:.2f} s"
     return s
@@ -73,16 +78,22 @@ def swing(ol, mpc):
 
 def main(argv):
     ap = argparse.ArgumentParser(prog="rerun-table.py", description="The study rerun's table for one part.")
-    ap.add_argument("name", help="rerun part: pointmaze, wall, pusht or pusht-ablations")
+    repo_docs = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "results")
+    ap.add_argument("name", help="rerun part (pointmaze, wall, pusht, pusht-ablations) or a bench output directory")
     ap.add_argument("--baseline", action="append", metavar="DIR", help="an older bench output to show beside")
-    ap.add_argument("--docs", default="docs/results", metavar="DIR", help="where rerun-<part> lives")
+    ap.add_argument("--docs", default=os.path.normpath(repo_docs), metavar="DIR",
+                    help="where rerun-<part> and the default baselines live (default: this repository's docs/results)")
     args = ap.parse_args(argv)
     name, docs, baselines = args.name, args.docs, args.baseline
-    run_dir = os.path.join(docs, f"rerun-{name}")
+    is_dir = os.sep in name or os.path.isfile(os.path.join(name, "summary.json"))
+    run_dir = name if is_dir else os.path.join(docs, f"rerun-{name}")
     if not os.path.isfile(os.path.join(run_dir, "summary.json")):
-        print(f"rerun-table: no {run_dir}/summary.json (a part lands there when scripts/study-rerun.sh finishes it)",
-              file=sys.stderr)
+        hint = ("is it a bench output directory?" if is_dir
+                else "a part lands there when scripts/study-rerun.sh finishes it; or pass a run directory")
+        print(f"rerun-table: no {run_dir}/summary.json ({hint})", file=sys.stderr)
         return 1
+    if is_dir and baselines is None:
+        baselines = []
     run = load(run_dir)
     cells = {(c["planner"], c["horizon"]): c for c in run["cells"]}
     per_problem = by_problem(run_dir)
@@ -97,9 +108,11 @@ def main(argv):
         if p not in planners:
             planners.append(p)
     horizons = sorted({c["horizon"] for c in run["cells"]})
+    calibrated = any(c.get("median_time_to_success_cpu_s") is not None for c in run["cells"])
+    unit = "calibrated CPU s" if calibrated else "wall-clock planner s"
     print(f"{run['trials_done']} of {run['trials_expected']} trials"
           f"{'' if run['complete'] else ' (partial)'}. Success % [95 % Wilson] (successes/problems) · median "
-          "calibrated CPU s to success; under the model: % of final plans whose model rollout meets the success "
+          f"{unit} to success; under the model: % of final plans whose model rollout meets the success "
           "rule (in brackets: of those, failed in the simulator); MPC vs open loop: problems closed loop solves that open "
           "loop does not (+) and the reverse (−).\n")
     print("| H | planner | open loop | under the model | MPC | under the model (first plan) | MPC vs open loop "
@@ -118,4 +131,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BrokenPipeError:  # `| head`: the reader left; say nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

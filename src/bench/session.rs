@@ -84,6 +84,19 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<(), BenchError> {
         .map_err(|e| BenchError::io(path, e))
 }
 
+/// Whether two configs run the same trials. `settings_source` only describes where the planner settings came
+/// from (the `--tuned` path as typed, which differs between `./f.json` and `f.json` or across mounts); the
+/// settings themselves are in the contenders, so it is left out.
+fn same_run(a: &BenchConfig, b: &BenchConfig) -> bool {
+    a == b || {
+        let b = BenchConfig {
+            settings_source: a.settings_source.clone(),
+            ..b.clone()
+        };
+        *a == b
+    }
+}
+
 /// Names the first top-level field where two configs differ (for resume/merge errors).
 fn config_difference(a: &BenchConfig, b: &BenchConfig) -> String {
     let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
@@ -221,7 +234,7 @@ impl Session {
             });
         }
         let old = read_manifest(dir)?;
-        if old.kind != manifest.kind || old.config != manifest.config {
+        if old.kind != manifest.kind || !same_run(&old.config, &manifest.config) {
             return Err(BenchError::Config(format!(
                 "--resume: {} was started with different settings (changed: {}); rerun with the \
                  original settings or choose another --out",
@@ -358,7 +371,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, notices: &mut Notices) -> Result<Summ
             )));
         }
         let m = read_manifest(dir)?;
-        if m.kind != reference.kind || m.config != reference.config {
+        if m.kind != reference.kind || !same_run(&reference.config, &m.config) {
             return Err(BenchError::Config(format!(
                 "{} and {} are different runs (they differ in {})",
                 first.display(),

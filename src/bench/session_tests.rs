@@ -103,7 +103,11 @@ fn resume_after_interruption_equals_an_uninterrupted_run() {
     other.config.horizons = vec![5];
     let err = run_all(&b, other, true, None).unwrap_err().to_string();
     assert!(err.contains("horizons"), "{err}");
-    let resumed = run_all(&b, manifest(5, Shard::ALL), true, None).unwrap();
+    // The settings file under another spelling (./f.json, another mount) is the same run: the settings
+    // themselves are in the contenders, and the run keeps the description it was started with.
+    let mut respelled = manifest(5, Shard::ALL);
+    respelled.config.settings_source = "./presets".into();
+    let resumed = run_all(&b, respelled, true, None).unwrap();
     assert_eq!(resumed.cells, full.cells);
     assert_eq!(
         std::fs::read_to_string(a.join("summary.json")).unwrap(),

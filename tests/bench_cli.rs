@@ -263,6 +263,39 @@ fn scaled_iterations_are_calibrated_once_and_reused() {
         "{md}"
     );
     assert!(md.contains("calibrated CPU seconds"), "{md}");
+    // The file records what it was calibrated on; another model (or env) is refused before any work.
+    assert_eq!(b["env"], "wall");
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let other_model = other.join("wall.safetensors");
+    let m2 = mlp::untrained(EnvKind::Wall, &[8], Activation::Tanh, 6).unwrap();
+    io::save_model(&m2, &other_model).unwrap();
+    let refused = tmp.path().join("refused");
+    let o = run(&[
+        "bench",
+        "--env",
+        "wall",
+        "--planners",
+        "grasp,gd",
+        "--horizons",
+        "4",
+        "--problems",
+        "2",
+        "--budget-file",
+        budget.to_str().unwrap(),
+        "--no-tuned",
+        "--model",
+        other_model.to_str().unwrap(),
+        "--out",
+        refused.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("calibrated with the world model"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!refused.exists(), "nothing written for a refused run");
 }
 
 #[test]

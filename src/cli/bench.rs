@@ -169,6 +169,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("bench-out/{env}")));
     let run_model = load_model(env, c, &mut contenders)?;
+    check_budget_origin(c, env, &run_model.id)?;
     check_writable(&out)?;
     let mut exec = Executor::new(env, run_model.model);
     if let Some(t) = run_model.trust {
@@ -195,8 +196,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         config.validate().map_err(bench_err)?;
         if c.calibrate_only {
             let path = out.join("budget.json");
-            let text = serde_json::to_string_pretty(&config.budget)?;
-            grasp_explorer::util::write_atomic(&path, format!("{text}\n").as_bytes())
+            let text = budget_file_text(&config.budget, env, &config.model)?;
+            grasp_explorer::util::write_atomic(&path, text.as_bytes())
                 .with_context(|| format!("writing {}", path.display()))?;
             eprintln!(
                 "wrote {} (pass it to every shard with --budget-file)",

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::bench::{
-    apply_check_every, bench_err, check_writable, command_line, load_model, parse_budget,
-    parse_env, parse_horizons, parse_list, parse_problems, print_summary, run_session,
-    scaled_budget, CommonArgs,
+    apply_check_every, bench_err, check_budget_origin, check_writable, command_line, load_model,
+    parse_budget, parse_env, parse_horizons, parse_list, parse_problems, print_summary,
+    run_session, scaled_budget, CommonArgs,
 };
 use super::usage;
 use grasp_explorer::bench::exec::Executor;
@@ -147,6 +147,7 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
             .with_context(|| format!("--write {}: cannot write there", w.display()))?;
     }
     let run_model = load_model(env, c, &mut contenders)?;
+    check_budget_origin(c, env, &run_model.id)?;
     check_writable(&out)?;
     let mut exec = Executor::new(env, run_model.model);
     if let Some(t) = run_model.trust {

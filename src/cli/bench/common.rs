@@ -177,9 +177,13 @@ pub fn apply_check_every(c: &CommonArgs, contenders: &mut [Contender]) -> anyhow
 /// The budget from --budget-s / --iters / --budget-file (before any --scale-iters calibration).
 pub fn parse_budget(c: &CommonArgs) -> anyhow::Result<BudgetPolicy> {
     if let Some(path) = &c.budget_file {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let policy: BudgetPolicy = serde_json::from_str(&text)
+        let mut v = read_budget_json(path)?;
+        if let serde_json::Value::Object(m) = &mut v {
+            for k in ORIGIN_KEYS {
+                m.remove(k);
+            }
+        }
+        let policy: BudgetPolicy = serde_json::from_value(v)
             .with_context(|| format!("{} is not a budget file", path.display()))?;
         check_budget_file(&policy)
             .map_err(|m| usage(format!("--budget-file {}: {m}", path.display())))?;
@@ -201,6 +205,55 @@ pub fn parse_budget(c: &CommonArgs) -> anyhow::Result<BudgetPolicy> {
             seconds: s.unwrap_or(30.0),
         },
     })
+}
+
+/// What a budget file written by `--calibrate-only` records besides the budget: the env and world model it
+/// was measured on (older files lack them).
+const ORIGIN_KEYS: [&str; 2] = ["env", "model"];
+
+fn read_budget_json(path: &Path) -> anyhow::Result<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a budget file", path.display()))
+}
+
+/// The text of a budget file: the budget, and the env and world model (`model` as in run.json) it was
+/// calibrated on.
+pub fn budget_file_text(
+    policy: &BudgetPolicy,
+    env: EnvKind,
+    model: &str,
+) -> anyhow::Result<String> {
+    let mut v = serde_json::to_value(policy)?;
+    if let serde_json::Value::Object(m) = &mut v {
+        m.insert("env".into(), env.name().into());
+        m.insert("model".into(), model.into());
+    }
+    Ok(format!("{}\n", serde_json::to_string_pretty(&v)?))
+}
+
+/// Refuses a `--budget-file` calibrated on another env or world model than this run's (counts measured on
+/// one do not stand for equal time on the other). Files without the record are taken as they are.
+pub fn check_budget_origin(c: &CommonArgs, env: EnvKind, model: &str) -> anyhow::Result<()> {
+    let Some(path) = &c.budget_file else {
+        return Ok(());
+    };
+    let v = read_budget_json(path)?;
+    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    let hint = "calibrate this run's own with --scale-iters --calibrate-only";
+    if let Some(e) = field("env").filter(|e| e != env.name()) {
+        return Err(usage(format!(
+            "--budget-file {} was calibrated on {e}, not {env}; {hint}",
+            path.display()
+        )));
+    }
+    if let Some(m) = field("model").filter(|m| m != model) {
+        return Err(usage(format!(
+            "--budget-file {} was calibrated with the world model {m}, not {model}; {hint}",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// A budget file holds the same values the flags would accept: counts ≥ 1, times finite and > 0.

@@ -420,6 +420,33 @@ fn bad_input_fails_with_clear_errors() {
             2,
             "--shard",
         ),
+        (
+            vec![
+                "--planners",
+                "grasp",
+                "--horizons",
+                "4,4",
+                "--problems",
+                "1",
+            ],
+            2,
+            "listed twice",
+        ),
+        (
+            vec![
+                "--planners",
+                "grasp",
+                "--horizons",
+                "4",
+                "--problems",
+                "1",
+                "--mpc",
+                "--mpc-execute",
+                "5",
+            ],
+            2,
+            "mpc_execute",
+        ),
     ];
     for (extra, code, msg) in cases {
         let mut args = base.to_vec();
@@ -432,6 +459,10 @@ fn bad_input_fails_with_clear_errors() {
             1,
             "one-line error: {}",
             stderr(&r)
+        );
+        assert!(
+            !out.exists(),
+            "{args:?}: a refused run leaves no --out behind"
         );
     }
     let r = run(&[

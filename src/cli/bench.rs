@@ -12,6 +12,7 @@ use anyhow::Context;
 use super::usage;
 use grasp_explorer::bench::closed_loop::MPC_SUFFIX;
 use grasp_explorer::bench::exec::Executor;
+use grasp_explorer::bench::protocol::BudgetPolicy;
 use grasp_explorer::bench::settings::{resolve, tuned_mpc, TunedSettings};
 use grasp_explorer::bench::summary::machine_description;
 use grasp_explorer::bench::{merge, BenchConfig, Contender, Manifest, Session, Shard};
@@ -170,7 +171,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| PathBuf::from(format!("bench-out/{env}")));
     let run_model = load_model(env, c, &mut contenders)?;
     check_budget_origin(c, env, &run_model.id)?;
-    check_writable(&out)?;
     let mut exec = Executor::new(env, run_model.model);
     if let Some(t) = run_model.trust {
         exec.set_trust(t);
@@ -186,10 +186,19 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         model: run_model.id,
         settings_source: format!("{settings_source} — {}", sources.join("; ")),
     };
-    if !c.scale_iters {
-        config.validate().map_err(bench_err)?;
-    }
+    // Validate everything cheap before writing anything or calibrating; a calibrated budget is checked once
+    // it is measured (a placeholder stands for it here).
+    let cheap = if c.scale_iters {
+        BenchConfig {
+            budget: BudgetPolicy::Time { seconds: 1.0 },
+            ..config.clone()
+        }
+    } else {
+        config.clone()
+    };
+    cheap.validate().map_err(bench_err)?;
     config.check_evaluation_seeds().map_err(bench_err)?;
+    check_writable(&out)?;
     if c.scale_iters {
         budget = scaled_budget(c, &mut exec, &config.contenders, &config.horizons, &out)?;
         config.budget = budget;

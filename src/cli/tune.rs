@@ -14,6 +14,7 @@ use super::bench::{
 };
 use super::usage;
 use grasp_explorer::bench::exec::Executor;
+use grasp_explorer::bench::protocol::BudgetPolicy;
 use grasp_explorer::bench::settings::{resolve, TunedSettings};
 use grasp_explorer::bench::summary::machine_description;
 use grasp_explorer::bench::tune::{
@@ -148,7 +149,6 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
     }
     let run_model = load_model(env, c, &mut contenders)?;
     check_budget_origin(c, env, &run_model.id)?;
-    check_writable(&out)?;
     let mut exec = Executor::new(env, run_model.model);
     if let Some(t) = run_model.trust {
         exec.set_trust(t);
@@ -167,6 +167,18 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         },
     };
     config.problem_seed(problems - 1).map_err(bench_err)?;
+    // Validate everything cheap before writing anything or calibrating (a placeholder stands for a budget
+    // still to be measured).
+    let cheap = if c.scale_iters {
+        BenchConfig {
+            budget: BudgetPolicy::Time { seconds: 1.0 },
+            ..config.clone()
+        }
+    } else {
+        config.clone()
+    };
+    cheap.validate().map_err(bench_err)?;
+    check_writable(&out)?;
     if c.scale_iters {
         config.budget = scaled_budget(c, &mut exec, &config.contenders, &config.horizons, &out)?;
     }
@@ -207,8 +219,14 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     for (name, e) in &tuned.planners {
+        let weak = if e.success_rate == 0.0 {
+            "; warning: no setting solved a tuning problem, so this one won on the smallest median final \
+             distance, a weak signal (more --problems or a larger budget would give a real choice)"
+        } else {
+            ""
+        };
         eprintln!(
-            "chosen {name}: {} (tuning success {:.1}% over {} trials)",
+            "chosen {name}: {} (tuning success {:.1}% over {} trials){weak}",
             e.grid_point,
             100.0 * e.success_rate,
             e.trials

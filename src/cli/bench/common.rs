@@ -176,6 +176,12 @@ pub fn apply_check_every(c: &CommonArgs, contenders: &mut [Contender]) -> anyhow
 
 /// The budget from --budget-s / --iters / --budget-file (before any --scale-iters calibration).
 pub fn parse_budget(c: &CommonArgs) -> anyhow::Result<BudgetPolicy> {
+    if c.scale_iters && !(c.calibrate_s.is_finite() && c.calibrate_s > 0.0) {
+        return Err(usage(format!(
+            "--calibrate-s {} must be a finite number > 0",
+            c.calibrate_s
+        )));
+    }
     if let Some(path) = &c.budget_file {
         let mut v = read_budget_json(path)?;
         if let serde_json::Value::Object(m) = &mut v {

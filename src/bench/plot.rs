@@ -89,7 +89,7 @@ pub fn write_plots(s: &Summary, dir: &Path) -> Result<(), BenchError> {
         ))
     });
     let hs: Vec<f64> = s.config.horizons.iter().map(|h| *h as f64).collect();
-    let status = if s.complete { "" } else { " (INCOMPLETE)" };
+    let status = if s.finished() { "" } else { " (INCOMPLETE)" };
     let title = format!("{}: success rate vs horizon{status}", s.env);
     let png = render(
         &title,

@@ -319,11 +319,18 @@ impl Session {
 
     /// Writes the summary files (and the plots when `plots`) for the rows so far.
     pub fn write_summary(&self, plots: bool) -> Result<Summary, BenchError> {
-        let s = summarize(
+        let mut s = summarize(
             &self.manifest.config,
             &self.done,
             self.manifest.machine.clone(),
         );
+        let shard = self.manifest.shard;
+        if shard != Shard::ALL {
+            s.shard = Some(super::summary::ShardProgress {
+                shard: shard.to_string(),
+                trials_expected: self.manifest.config.trials(shard).len(),
+            });
+        }
         write_reports(&self.dir, &s, &self.done, plots)?;
         Ok(s)
     }
@@ -345,7 +352,7 @@ pub fn write_reports(
         write_plots(s, dir)?;
         let curves = super::curves::success_over_time(&s.config, records);
         super::curves::write_csv(&curves, dir)?;
-        super::curve_plot::write_curve_plots(&s.env, &curves, s.complete, dir)?;
+        super::curve_plot::write_curve_plots(&s.env, &curves, s.finished(), dir)?;
     }
     Ok(())
 }

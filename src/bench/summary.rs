@@ -89,6 +89,29 @@ pub struct Summary {
     pub config: BenchConfig,
     /// The machine the records came from (as recorded by the run or runs).
     pub machine: Vec<String>,
+    /// In a shard's directory: which shard, and how many trials it owns (`trials_expected` and `complete`
+    /// stay the whole run's). Absent for a whole or merged run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardProgress>,
+}
+
+/// A shard's share of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardProgress {
+    /// The shard, `i/n`.
+    pub shard: String,
+    /// Trials this shard owns.
+    pub trials_expected: usize,
+}
+
+impl Summary {
+    /// Whether this directory's work is done: every trial of the run, or for a shard every trial it owns.
+    pub fn finished(&self) -> bool {
+        match &self.shard {
+            Some(p) => self.trials_done == p.trials_expected,
+            None => self.complete,
+        }
+    }
 }
 
 /// What the summary says about timing.
@@ -119,6 +142,7 @@ pub fn summarize(config: &BenchConfig, records: &[TrialRecord], machine: Vec<Str
         cells,
         config: config.clone(),
         machine,
+        shard: None,
     }
 }
 
@@ -203,7 +227,20 @@ fn table_head(cfg: &BenchConfig) -> String {
 pub fn to_markdown(s: &Summary) -> String {
     let cfg = &s.config;
     let mut md = format!("# Benchmark summary: {}\n\n", s.env);
-    let status = if s.complete {
+    let status = if let Some(p) = &s.shard {
+        format!(
+            "shard {} {} ({} of its {} trials; the run has {} — `bench merge` the shards for its tables)",
+            p.shard,
+            if s.finished() {
+                "complete"
+            } else {
+                "**INCOMPLETE**"
+            },
+            s.trials_done,
+            p.trials_expected,
+            s.trials_expected
+        )
+    } else if s.complete {
         format!(
             "complete ({} of {} trials)",
             s.trials_done, s.trials_expected

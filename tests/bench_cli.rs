@@ -447,6 +447,34 @@ fn bad_input_fails_with_clear_errors() {
             2,
             "mpc_execute",
         ),
+        (
+            vec![
+                "--planners",
+                "grasp",
+                "--horizons",
+                "4",
+                "--problems",
+                "1",
+                "--tuned",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/assets/tuned/pointmaze.json"),
+            ],
+            2,
+            "not wall; use settings tuned on wall",
+        ),
+        (
+            vec![
+                "--planners",
+                "grasp",
+                "--horizons",
+                "4",
+                "--problems",
+                "1",
+                "--tuned",
+                "/nonexistent/tuned.json",
+            ],
+            1,
+            "expected a settings file written by `tune`",
+        ),
     ];
     for (extra, code, msg) in cases {
         let mut args = base.to_vec();

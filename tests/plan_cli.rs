@@ -175,7 +175,7 @@ fn tuned_settings_must_fit_the_env_and_the_planner() {
         "no/such.json",
     );
     let grid = "--env pusht --horizon 4 --tuned assets/grids/pusht-h10.json";
-    fails_with(grid, 1, "expected a file written by `tune`");
+    fails_with(grid, 1, "expected a settings file written by `tune`");
     let unwritable = "--env wall --horizon 4 --out no/such/dir/plan.json";
     fails_with(
         unwritable,

@@ -115,7 +115,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         (None, "preset defaults (--no-tuned)".to_string())
     } else if let Some(path) = &args.tuned {
         (
-            Some(TunedSettings::read(path).map_err(bench_err)?),
+            Some(super::limits::read_tuned("--tuned", path, env)?),
             format!("{}", path.display()),
         )
     } else {

@@ -71,6 +71,31 @@ fn same_file(a: &Path, b: &Path) -> bool {
     a == b || matches!((resolved(a), resolved(b)), (Some(x), Some(y)) if x == y)
 }
 
+/// Reads the settings file given with `flag` (`--tuned`, `--from`) for `env`: a file that cannot be read says so
+/// and what is expected (exit 1); settings for another env say which to use instead (usage error, exit 2).
+pub fn read_tuned(
+    flag: &str,
+    path: &Path,
+    env: grasp_explorer::env::EnvKind,
+) -> anyhow::Result<grasp_explorer::bench::settings::TunedSettings> {
+    let t = grasp_explorer::bench::settings::TunedSettings::read(path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot use {flag} {}: {e} (expected a settings file written by `tune`, such as \
+             assets/tuned/{env}.json)",
+            path.display()
+        )
+    })?;
+    if t.env != env {
+        return Err(usage(format!(
+            "{flag} {}: the settings are for {}, not {env}; use settings tuned on {env} (e.g. \
+             assets/tuned/{env}.json) or leave {flag} out",
+            path.display(),
+            t.env
+        )));
+    }
+    Ok(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use grasp_explorer::bench::settings::{resolve, TunedSettings};
+use grasp_explorer::bench::settings::resolve;
 use grasp_explorer::env::{EnvKind, Problem, ENV_ACTION_DIM};
 use grasp_explorer::model::trust_model::load_planning_model;
 use grasp_explorer::model::{io::default_model_path, WorldModel};
@@ -105,19 +105,7 @@ pub(super) fn base_params(
     let Some(path) = tuned else {
         return Ok((kind.default_params(), DEFAULT_CHECK_EVERY));
     };
-    let t = TunedSettings::read(path).with_context(|| {
-        format!(
-            "cannot use --tuned {} (expected a file written by `tune`)",
-            path.display()
-        )
-    })?;
-    if t.env != env {
-        return Err(usage(format!(
-            "--tuned {}: the settings are for {}, not {env}",
-            path.display(),
-            t.env
-        )));
-    }
+    let t = super::limits::read_tuned("--tuned", path, env)?;
     super::limits::check_tuned_covers(&t, &[kind], path)?;
     let (params, check_every, _) = resolve(kind, Some(&t))?;
     Ok((params, check_every))

@@ -15,7 +15,7 @@ use super::bench::{
 use super::usage;
 use grasp_explorer::bench::exec::Executor;
 use grasp_explorer::bench::protocol::BudgetPolicy;
-use grasp_explorer::bench::settings::{resolve, TunedSettings};
+use grasp_explorer::bench::settings::resolve;
 use grasp_explorer::bench::summary::machine_description;
 use grasp_explorer::bench::tune::{
     choose, grid_points, mpc_label, mpc_points, parse_grid, tuning_seed, DEFAULT_GRID,
@@ -81,16 +81,7 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
     let mpc = c.mpc.spec()?;
     let from = match &args.from {
         Some(p) => {
-            let t = TunedSettings::read(p)
-                .map_err(bench_err)
-                .with_context(|| format!("--from {}", p.display()))?;
-            if t.env != env {
-                return Err(usage(format!(
-                    "--from {}: the settings are for {}, not {env}",
-                    p.display(),
-                    t.env
-                )));
-            }
+            let t = super::limits::read_tuned("--from", p, env)?;
             Some(t)
         }
         None => None,

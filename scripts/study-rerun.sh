@@ -19,8 +19,11 @@
 # process). Budgets are CPU seconds of the planner thread, so the outcomes do not depend on that load. Push-T's
 # two parts share one tuning; a lock lets only one of them run it.
 #
-# For a smoke test, N (evaluation problems, 50), TN (tuning problems, 10), S (CPU s per trial, 10) and CS
-# (calibration seconds, 3) can be made small, with R and DOCS pointing elsewhere.
+# Output: runs in R (runs/rerun) and the published tables in DOCS (docs/results), which a finished part
+# replaces; to compare a rerun of your own with the committed tables, point DOCS elsewhere (DOCS=/tmp/mine) and
+# use scripts/rerun-table.py /tmp/mine/rerun-<part>. A shard that fails stops its part before anything is
+# published. For a smoke test, N (evaluation problems, 50), TN (tuning problems, 10), S (CPU s per trial, 10)
+# and CS (calibration seconds, 3) can be made small, with R and DOCS pointing elsewhere.
 set -eu
 B=${B:-target/release/grasp-explorer}
 R=${R:-runs/rerun}

@@ -234,6 +234,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         session.done.len(),
         session.manifest.config.budget.describe()
     );
+    if session.manifest.config.trials(shard).is_empty() {
+        eprintln!(
+            "note: shard {shard} owns no problems ({} problems go to shards below {}); it has nothing to run",
+            session.manifest.config.problems,
+            session.manifest.config.problems
+        );
+    }
     let s = run_session(&mut session, &mut exec)?;
     eprintln!(
         "results in {} (summary.md, summary.json, trials.csv, *.png)",

@@ -113,7 +113,10 @@ fn config_difference(a: &BenchConfig, b: &BenchConfig) -> String {
 /// A config field name as the user knows it (the flags that set it).
 fn field_meaning(field: &str) -> String {
     match field {
-        "contenders" => "the planners or their settings (--planners, --ablations, --tuned)".into(),
+        "contenders" => {
+            "the planners, their order or settings (--planners, --ablations, --tuned, --mpc, --and-open-loop)"
+                .into()
+        }
         "horizons" => "--horizons".into(),
         "problems" => "--problems".into(),
         "seed" => "--seed".into(),

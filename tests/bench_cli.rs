@@ -237,25 +237,29 @@ fn scaled_iterations_are_calibrated_once_and_reused() {
         serde_json::from_str(&std::fs::read_to_string(&budget).unwrap()).unwrap();
     assert_eq!(b["mode"], "iters");
     assert!(b["table"]["per_cell"]["grasp@4"].as_u64().unwrap() >= 1);
+    // A bench of the calibrated cells with `model`, into `out`.
+    let with_budget = |model: &str, out: &Path| {
+        run(&[
+            "bench",
+            "--env",
+            "wall",
+            "--planners",
+            "grasp,gd",
+            "--horizons",
+            "4",
+            "--problems",
+            "2",
+            "--budget-file",
+            budget.to_str().unwrap(),
+            "--no-tuned",
+            "--model",
+            model,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
     let out = tmp.path().join("run");
-    let o = run(&[
-        "bench",
-        "--env",
-        "wall",
-        "--planners",
-        "grasp,gd",
-        "--horizons",
-        "4",
-        "--problems",
-        "2",
-        "--budget-file",
-        budget.to_str().unwrap(),
-        "--no-tuned",
-        "--model",
-        m,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = with_budget(m, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(
@@ -271,24 +275,7 @@ fn scaled_iterations_are_calibrated_once_and_reused() {
     let m2 = mlp::untrained(EnvKind::Wall, &[8], Activation::Tanh, 6).unwrap();
     io::save_model(&m2, &other_model).unwrap();
     let refused = tmp.path().join("refused");
-    let o = run(&[
-        "bench",
-        "--env",
-        "wall",
-        "--planners",
-        "grasp,gd",
-        "--horizons",
-        "4",
-        "--problems",
-        "2",
-        "--budget-file",
-        budget.to_str().unwrap(),
-        "--no-tuned",
-        "--model",
-        other_model.to_str().unwrap(),
-        "--out",
-        refused.to_str().unwrap(),
-    ]);
+    let o = with_budget(other_model.to_str().unwrap(), &refused);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("calibrated with the world model"),

@@ -12,7 +12,6 @@ use anyhow::Context;
 use super::usage;
 use grasp_explorer::bench::closed_loop::MPC_SUFFIX;
 use grasp_explorer::bench::exec::Executor;
-use grasp_explorer::bench::protocol::BudgetPolicy;
 use grasp_explorer::bench::settings::{resolve, tuned_mpc, TunedSettings};
 use grasp_explorer::bench::summary::machine_description;
 use grasp_explorer::bench::{merge, BenchConfig, Contender, Manifest, Session, Shard};
@@ -186,17 +185,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         model: run_model.id,
         settings_source: format!("{settings_source} — {}", sources.join("; ")),
     };
-    // Validate everything cheap before writing anything or calibrating; a calibrated budget is checked once
-    // it is measured (a placeholder stands for it here).
-    let cheap = if c.scale_iters {
-        BenchConfig {
-            budget: BudgetPolicy::Time { seconds: 1.0 },
-            ..config.clone()
-        }
-    } else {
-        config.clone()
-    };
-    cheap.validate().map_err(bench_err)?;
+    validate_before_writing(&config, c.scale_iters)?;
     config.check_evaluation_seeds().map_err(bench_err)?;
     check_writable(&out)?;
     if c.scale_iters {

@@ -10,11 +10,10 @@ use anyhow::Context;
 use super::bench::{
     apply_check_every, bench_err, check_budget_origin, check_writable, command_line, load_model,
     parse_budget, parse_env, parse_horizons, parse_list, parse_problems, print_summary,
-    run_session, scaled_budget, CommonArgs,
+    run_session, scaled_budget, validate_before_writing, CommonArgs,
 };
 use super::usage;
 use grasp_explorer::bench::exec::Executor;
-use grasp_explorer::bench::protocol::BudgetPolicy;
 use grasp_explorer::bench::settings::resolve;
 use grasp_explorer::bench::summary::machine_description;
 use grasp_explorer::bench::tune::{
@@ -158,17 +157,7 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         },
     };
     config.problem_seed(problems - 1).map_err(bench_err)?;
-    // Validate everything cheap before writing anything or calibrating (a placeholder stands for a budget
-    // still to be measured).
-    let cheap = if c.scale_iters {
-        BenchConfig {
-            budget: BudgetPolicy::Time { seconds: 1.0 },
-            ..config.clone()
-        }
-    } else {
-        config.clone()
-    };
-    cheap.validate().map_err(bench_err)?;
+    validate_before_writing(&config, c.scale_iters)?;
     check_writable(&out)?;
     if c.scale_iters {
         config.budget = scaled_budget(c, &mut exec, &config.contenders, &config.horizons, &out)?;

@@ -10,7 +10,7 @@ use crate::cli::usage;
 use grasp_explorer::bench::exec::{model_identity, Executor, CALIBRATION_SEED};
 use grasp_explorer::bench::summary::machine_description;
 use grasp_explorer::bench::{
-    BenchError, BudgetPolicy, Contender, IterTable, Manifest, Session, Summary,
+    BenchConfig, BenchError, BudgetPolicy, Contender, IterTable, Manifest, Session, Summary,
 };
 use grasp_explorer::env::EnvKind;
 use grasp_explorer::util::limits;
@@ -292,6 +292,22 @@ fn check_budget_file(policy: &BudgetPolicy) -> Result<(), String> {
             }
         }
     }
+}
+
+/// Checks everything cheap in `config` before anything is written or calibrated; with `--scale-iters` the
+/// budget is still to be measured, so a placeholder stands for it (the measured one is checked later).
+pub fn validate_before_writing(config: &BenchConfig, scale_iters: bool) -> anyhow::Result<()> {
+    let placeholder;
+    let cheap = if scale_iters {
+        placeholder = BenchConfig {
+            budget: BudgetPolicy::Time { seconds: 1.0 },
+            ..config.clone()
+        };
+        &placeholder
+    } else {
+        config
+    };
+    cheap.validate().map_err(bench_err)
 }
 
 /// Creates `dir` and proves it is writable before any long work starts.

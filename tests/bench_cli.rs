@@ -267,7 +267,7 @@ fn scaled_iterations_are_calibrated_once_and_reused() {
         "{md}"
     );
     assert!(md.contains("calibrated CPU seconds"), "{md}");
-    // The file records what it was calibrated on; another model (or env) is refused before any work.
+    // The file records what it was calibrated on.
     assert_eq!(b["env"], "wall");
     let other = tmp.path().join("other");
     std::fs::create_dir_all(&other).unwrap();
@@ -276,13 +276,45 @@ fn scaled_iterations_are_calibrated_once_and_reused() {
     io::save_model(&m2, &other_model).unwrap();
     let refused = tmp.path().join("refused");
     let o = with_budget(other_model.to_str().unwrap(), &refused);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // Other weights: the run goes on (equal iterations), and says so.
+    assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("calibrated with the world model"),
         "{}",
         stderr(&o)
     );
-    assert!(!refused.exists(), "nothing written for a refused run");
+    // Another env is refused before anything is written.
+    let pm = tmp.path().join("pm.json");
+    let text = std::fs::read_to_string(&budget)
+        .unwrap()
+        .replace("\"env\": \"wall\"", "\"env\": \"pointmaze\"");
+    std::fs::write(&pm, text).unwrap();
+    let refused2 = tmp.path().join("refused2");
+    let o = run(&[
+        "bench",
+        "--env",
+        "wall",
+        "--planners",
+        "grasp,gd",
+        "--horizons",
+        "4",
+        "--problems",
+        "2",
+        "--budget-file",
+        pm.to_str().unwrap(),
+        "--no-tuned",
+        "--model",
+        m,
+        "--out",
+        refused2.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("calibrated on pointmaze, not wall"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!refused2.exists(), "nothing written for a refused run");
 }
 
 #[test]

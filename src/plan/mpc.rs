@@ -343,7 +343,14 @@ impl MpcEpisode {
         } else {
             self.mpc.replan
         };
-        let ends = budget.exhausted(self.plan_iters, self.plan_time_s);
+        // A plan also ends where the episode's budget runs out (a replan never runs past it).
+        let total_spent = self.mpc.total.is_some_and(|t| {
+            t.exhausted(
+                self.iterations + self.plan_iters,
+                self.planning_time_s + self.plan_time_s,
+            )
+        });
+        let ends = budget.exhausted(self.plan_iters, self.plan_time_s) || total_spent;
         if ends {
             let started = Instant::now();
             if let Err(e) = self.execute_and_replan(&snap) {

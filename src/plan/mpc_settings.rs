@@ -29,9 +29,10 @@ pub struct MpcSettings {
     /// End the episode at the first replanning point that meets the success rule. Default on; off executes
     /// the whole deadline and judges the final state.
     pub stop_on_success: bool,
-    /// The episode's budget over all its plans (iterations and/or planner seconds summed over plans); once
-    /// spent, the last plan's remaining steps are executed without replanning, the success rule judged after
-    /// every model step. None (default): no cap, every replan gets its own budget.
+    /// The episode's budget over all its plans (iterations and/or planner seconds summed over plans): a plan
+    /// ends where it runs out, and then the plan's remaining steps are executed without replanning, the success
+    /// rule judged after every model step (with a receding window the episode ends at the window's end). None
+    /// (default): no cap, every replan gets its own budget.
     #[serde(default)]
     pub total: Option<Budget>,
 }

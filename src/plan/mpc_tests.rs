@@ -278,6 +278,23 @@ fn a_spent_episode_budget_stops_replanning_and_the_last_plan_runs_out_open_loop(
     assert_eq!(r.plans.iter().map(|p| p.executed).sum::<usize>(), 6);
     assert_eq!(r.plans[2].executed, 4, "the last plan runs out");
     assert_eq!(r.env_actions.len(), 6 * CHUNK_ACTION_DIM);
+    // A total that ends inside a replan cuts that replan short.
+    let cut = MpcSettings {
+        total: Some(Budget::iters(10)),
+        ..mpc.clone()
+    };
+    let r = run_mpc(
+        &problem,
+        model.clone(),
+        &kind.default_params(),
+        1,
+        &cut,
+        |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(r.iterations, 10);
+    assert_eq!(r.plans[2].iterations, 2);
+    assert_eq!(r.executed_env_states.len(), 7);
     // Without the cap the same settings replan at every step and spend more.
     let free = MpcSettings {
         total: None,

@@ -108,10 +108,16 @@ def main(argv):
         if p not in planners:
             planners.append(p)
     horizons = sorted({c["horizon"] for c in run["cells"]})
-    calibrated = any(c.get("median_time_to_success_cpu_s") is not None for c in run["cells"])
+    calibrated = run.get("config", {}).get("budget", {}).get("equal_time_s") is not None
     unit = "calibrated CPU s" if calibrated else "wall-clock planner s"
-    print(f"{run['trials_done']} of {run['trials_expected']} trials"
-          f"{'' if run['complete'] else ' (partial)'}. Success % [95 % Wilson] (successes/problems) · median "
+    shard = run.get("shard")
+    if shard:
+        done = run["trials_done"] == shard["trials_expected"]
+        progress = (f"shard {shard['shard']}: {run['trials_done']} of its {shard['trials_expected']} trials"
+                    f"{'' if done else ' (partial)'}; merge the shards for the whole run")
+    else:
+        progress = f"{run['trials_done']} of {run['trials_expected']} trials{'' if run['complete'] else ' (partial)'}"
+    print(f"{progress}. Success % [95 % Wilson] (successes/problems) · median "
           f"{unit} to success; under the model: % of final plans whose model rollout meets the success "
           "rule (in brackets: of those, failed in the simulator); MPC vs open loop: problems closed loop solves that open "
           "loop does not (+) and the reverse (−).\n")

@@ -25,18 +25,18 @@ use super::BenchError;
 /// Plot width and the height of the panels (the legend strip adds to the height), pixels.
 pub const CURVE_SIZE: (u32, u32) = (1400, 576);
 
-/// Writes `success_over_time_H<h>.png` into `dir` for every horizon of `curves`.
+/// Writes `success_over_time_H<h>.png` into `dir` for every horizon of `curves`; `status` is what the titles
+/// add ([`super::summary::Summary::title_status`]).
 pub fn write_curve_plots(
     env: &str,
     curves: &Curves,
-    complete: bool,
+    status: &str,
     dir: &Path,
 ) -> Result<(), BenchError> {
     ensure_font()?;
     let mut horizons: Vec<usize> = curves.curves.iter().map(|c| c.horizon).collect();
     horizons.sort_unstable();
     horizons.dedup();
-    let status = if complete { "" } else { " (INCOMPLETE)" };
     for h in horizons {
         let title = format!("{env}, H = {h}: success rate over planning time{status}");
         let (png, size) = render(&title, &curves.time_unit, curves, h)?;

@@ -89,7 +89,7 @@ pub fn write_plots(s: &Summary, dir: &Path) -> Result<(), BenchError> {
         ))
     });
     let hs: Vec<f64> = s.config.horizons.iter().map(|h| *h as f64).collect();
-    let status = if s.finished() { "" } else { " (INCOMPLETE)" };
+    let status = s.title_status();
     let title = format!("{}: success rate vs horizon{status}", s.env);
     let png = render(
         &title,
@@ -270,7 +270,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_plots(&s, dir.path()).unwrap();
         let curves = crate::bench::curves::success_over_time(&cfg, &recs);
-        crate::bench::curve_plot::write_curve_plots("pusht", &curves, true, dir.path()).unwrap();
+        crate::bench::curve_plot::write_curve_plots("pusht", &curves, "", dir.path()).unwrap();
         for name in [
             "success_rate.png",
             "time_to_success.png",

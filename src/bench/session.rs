@@ -355,7 +355,7 @@ pub fn write_reports(
         write_plots(s, dir)?;
         let curves = super::curves::success_over_time(&s.config, records);
         super::curves::write_csv(&curves, dir)?;
-        super::curve_plot::write_curve_plots(&s.env, &curves, s.finished(), dir)?;
+        super::curve_plot::write_curve_plots(&s.env, &curves, &s.title_status(), dir)?;
     }
     Ok(())
 }

@@ -135,6 +135,7 @@ fn merged_shards_equal_one_unsharded_run() {
         let md = std::fs::read_to_string(d.join("summary.md")).unwrap();
         assert!(md.contains(&format!("shard {i}/2 complete")), "{md}");
         assert!(!md.contains("INCOMPLETE"), "{md}");
+        assert_eq!(part.title_status(), format!(" (shard {i}/2)"));
     }
     let mut notes = Vec::new();
     let merged = merge(&dirs, &tmp.path().join("merged"), &mut notes).unwrap();

@@ -105,6 +105,16 @@ pub struct ShardProgress {
 }
 
 impl Summary {
+    /// What a plot title adds: "", " (INCOMPLETE)", " (shard 0/2)" or " (shard 0/2, INCOMPLETE)".
+    pub fn title_status(&self) -> String {
+        match (&self.shard, self.finished()) {
+            (None, true) => String::new(),
+            (None, false) => " (INCOMPLETE)".into(),
+            (Some(p), true) => format!(" (shard {})", p.shard),
+            (Some(p), false) => format!(" (shard {}, INCOMPLETE)", p.shard),
+        }
+    }
+
     /// Whether this directory's work is done: every trial of the run, or for a shard every trial it owns.
     pub fn finished(&self) -> bool {
         match &self.shard {

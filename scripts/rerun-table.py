@@ -40,6 +40,8 @@ def cell_text(c):
     if c is None:
         return "—"
     n, k = c["problems"], c["successes"]
+    if not n or c.get("success_rate") is None:
+        return "— (no trials yet)"
     s = f"{100 * c['success_rate']:.0f} [{100 * c['ci_low']:.0f}, {100 * c['ci_high']:.0f}] ({k}/{n})"
     t = c.get("median_time_to_success_cpu_s")
     if t is None:

@@ -85,16 +85,15 @@ fn shipped(env: EnvKind) -> Option<&'static TunedSettings> {
 /// best for the env on evaluation problems with settings `tune` chose on tuning problems (docs/results.md;
 /// the app's default horizons are below the study's, whose shortest horizon is the nearest evidence).
 /// PointMaze and Wall: the reference design with its tuned rates (`grasp`, tuned) — PointMaze 100 % at
-/// H = 50–200 and the fastest planner (`grasp-jacobi` 82–90 %); Wall 80–83 % (`grasp-jacobi` 55–64 %, its
-/// consistent virtual states walk through the learned wall). GRASP in closed loop is below both. Push-T:
-/// `grasp-jacobi` with its preset defaults, chosen by the lifted-phase study on tuning problems
-/// (`scripts/grasp-study.sh`, docs/results.md "GRASP's lifted phase"): at H = 50 the exact Jacobi state step
-/// without goal shaping and noise with a frequent sync is the only variant that reaches CEM's terminal
-/// distance under the model, while the reference settings leave the virtual states inconsistent.
+/// H = 50–200 and the fastest planner (`grasp-jacobi` 82–90 %); Wall 80–82 % (`grasp-jacobi` 54–62 %, its
+/// consistent virtual states walk through the learned wall). Push-T: `grasp-jacobi` with its tuned rates
+/// (`lr_actions` 0.03, chosen by `tune` on tuning problems: 4 of 10 against its preset defaults' 2), the best
+/// GRASP of the rerun on Push-T's evaluation problems at H = 40 and 50 where the reference design is below it
+/// (docs/results.md "Push-T"). GRASP in closed loop is at or below its open loop on every env.
 pub fn opening(env: EnvKind) -> (PlannerKind, SettingsSource) {
     match env {
         EnvKind::Pointmaze | EnvKind::Wall => (PlannerKind::Grasp, SettingsSource::Tuned),
-        EnvKind::Pusht => (PlannerKind::GraspJacobi, SettingsSource::Preset),
+        EnvKind::Pusht => (PlannerKind::GraspJacobi, SettingsSource::Tuned),
     }
 }
 

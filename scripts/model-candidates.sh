@@ -1,7 +1,8 @@
 #!/bin/sh
 # Issue 13's candidate world models (docs/models.md "Models planners cannot exploit"): trains or fine-tunes
 # each candidate, then measures it with the same `model eval` as the table (20 held-out episodes, the
-# planner-visited gap on 10 tuning problems). Resumable: a candidate whose model or eval file exists is
+# planner-visited gap on 10 tuning problems, planned with the first study's tuned settings,
+# docs/results/<env>-tune/tuned.json, which shipped when the table was measured). Resumable: a candidate whose model or eval file exists is
 # skipped. Fine-tunes start from the v1 models (assets/models/<env>-v1.safetensors where a newer model ships).
 # Ensembles (`*-ens*`) are also calibrated (`model trust`, $OUT/<name>.trust.json). Arguments: candidate names (default: all, in order). Output: $OUT/<name>.safetensors,
 # $OUT/<name>.eval.json, $OUT/<name>.log (with /usr/bin/time's CPU figures when available).
@@ -47,11 +48,12 @@ for n in "$@"; do
     $T $B $(cmd $n) --out "$OUT/$n.safetensors" >> "$OUT/$n.log" 2>&1 || { echo "model-candidates: $n failed (see $OUT/$n.log)" >&2; continue; }
   fi
   if [ ! -f "$OUT/$n.eval.json" ]; then
-    $B model eval --env $env --model "$OUT/$n.safetensors" --episodes 20 --gap-problems 10 --json > "$OUT/$n.eval.tmp" 2>> "$OUT/$n.log" \
+    $B model eval --env $env --model "$OUT/$n.safetensors" --episodes 20 --gap-problems 10 \
+      --gap-tuned docs/results/$env-tune/tuned.json --json > "$OUT/$n.eval.tmp" 2>> "$OUT/$n.log" \
       && mv "$OUT/$n.eval.tmp" "$OUT/$n.eval.json"
   fi
   case $n in *-ens*)
     [ -f "$OUT/$n.trust.json" ] || $B model trust --env $env --model "$OUT/$n.safetensors" --problems 10 \
-      --write "$OUT/$n.trust.json" >> "$OUT/$n.log" 2>&1 ;;
+      --tuned docs/results/$env-tune/tuned.json --write "$OUT/$n.trust.json" >> "$OUT/$n.log" 2>&1 ;;
   esac
 done

@@ -17,7 +17,8 @@ check() {
   e=$1; f=$O/$e-check.json
   [ -f $f ] && return
   t=$(python3 -c "import json;print(json.load(open('assets/models/$e-ensemble.trust.json'))['threshold'])")
-  $B model trust --env $e --model assets/models/$e-ensemble.safetensors --problems 10 --check $t --write $f \
+  $B model trust --env $e --model assets/models/$e-ensemble.safetensors --problems 10 --check $t \
+     --tuned docs/results/$e-tune/tuned.json --write $f \
      > $O/$e-check.log 2>&1 || exit 1
 }
 mpc() {

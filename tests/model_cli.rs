@@ -53,6 +53,11 @@ fn tiny_train_then_eval_and_info() {
             "gd,cem",
             "--gap-iters",
             "5",
+            "--gap-tuned",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/docs/results/wall-tune/tuned.json"
+            ),
             "--json",
             "--model",
         ])
@@ -123,6 +128,27 @@ fn bad_models_and_values_fail_cleanly() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a valid world-model file"), "{err}");
+
+    // The gap planners' settings file is checked before the held-out evaluation: another env's is a usage
+    // error, a missing one a runtime error, each one line.
+    let pusht_settings = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/tuned/pusht.json");
+    for (file, code, says) in [
+        (pusht_settings, 2, "the settings are for pusht, not wall"),
+        (
+            "no-such-settings.json",
+            1,
+            "cannot use --gap-tuned no-such-settings.json",
+        ),
+    ] {
+        let out = bin()
+            .args(["model", "eval", "--env", "wall", "--gap-tuned", file])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{file}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
 
     let out = bin()
         .args(["train", "--env", "wall", "--samples", "0"])
@@ -450,6 +476,50 @@ fn an_ensemble_trains_into_one_file_that_plans_and_loads_as_an_ensemble() {
         "the calibrated threshold is recorded: {manifest}"
     );
     std::fs::remove_file(&calibration).unwrap();
+    // `model trust` calibrates a threshold from the planners' plans on tuning problems, with the shipped
+    // settings or a given file's; another env's file is a usage error before anything runs.
+    let trust = |extra: &[&str]| {
+        bin()
+            .args(["model", "trust", "--env", "wall", "--planners", "gd"])
+            .args([
+                "--problems",
+                "2",
+                "--horizon",
+                "5",
+                "--iters",
+                "3",
+                "--json",
+            ])
+            .args(extra)
+            .arg("--model")
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    let wall_settings = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/results/wall-tune/tuned.json"
+    );
+    for extra in [&[][..], &["--tuned", wall_settings]] {
+        let out = trust(extra);
+        assert!(
+            out.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(j["threshold"].as_f64().unwrap() >= 0.0, "{j}");
+    }
+    let out = trust(&[
+        "--tuned",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/assets/tuned/pusht.json"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not wall") && err.trim().lines().count() == 1,
+        "{err}"
+    );
     // Same seed, same members (the files differ only in the recorded wall-clock seconds).
     std::fs::remove_file(&file).unwrap();
     assert!(train(&["--ensemble", "3", "--bootstrap"]).status.success());

@@ -72,8 +72,12 @@ pub struct EvalArgs {
     #[arg(long)]
     pub gap_iters: Option<usize>,
     /// Use presets instead of the shipped tuned settings (assets/tuned/<env>.json) for the gap planners.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "gap_tuned")]
     pub gap_presets: bool,
+    /// Settings file for the gap planners instead of the shipped one (written by `tune`; e.g. the first
+    /// study's docs/results/<env>-tune/tuned.json, with which docs/models.md's gap tables were measured).
+    #[arg(long, value_name = "FILE")]
+    pub gap_tuned: Option<std::path::PathBuf>,
     /// Seed of the held-out episodes (a stream separate from training data).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -129,6 +133,12 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
             "--gap-horizon and --gap-iters must be at least 1, --gap-problems at most 10000",
         ));
     }
+    // The gap planners' settings, read before the long held-out evaluation so a bad file fails at once.
+    let gap_tuned = match &args.gap_tuned {
+        Some(path) => Some(super::limits::read_tuned("--gap-tuned", path, args.env)?),
+        None if args.gap_presets => None,
+        None => TunedSettings::shipped(args.env).ok(),
+    };
     let model = load_env_model(args.env, args.model.as_deref())?;
     let cfg = DataConfig {
         samples: args.episodes * args.episode_len,
@@ -157,7 +167,7 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", png.display()))?;
     }
     let gaps = if args.gap_problems > 0 && !gap_kinds.is_empty() {
-        gap_report(&args, &model, &gap_kinds, gap_horizon)?
+        gap_report(&args, &model, &gap_kinds, gap_horizon, gap_tuned.as_ref())?
     } else {
         Vec::new()
     };
@@ -215,20 +225,16 @@ fn gap_report(
     model: &grasp_explorer::model::fast::MlpModel,
     kinds: &[PlannerKind],
     horizon: usize,
+    tuned: Option<&TunedSettings>,
 ) -> anyhow::Result<Vec<PlannerGap>> {
     let problems: Vec<Problem> = (0..args.gap_problems as u64)
         .map(|i| Problem::generate(args.env, horizon, TUNING_SEED_BASE + i))
         .collect::<Result<_, _>>()
         .context("generating the tuning problems")?;
-    let tuned = if args.gap_presets {
-        None
-    } else {
-        TunedSettings::shipped(args.env).ok()
-    };
     let shared: Arc<dyn WorldModel> = Arc::new(model.clone());
     let mut out = Vec::new();
     for &kind in kinds {
-        let (params, _, _) = resolve(kind, tuned.as_ref())?;
+        let (params, _, _) = resolve(kind, tuned)?;
         let iters = args.gap_iters.unwrap_or(params.default_iterations());
         let pb = super::progress::progress_bar(problems.len() as u64, "problems");
         pb.set_message(format!("gap: {}", kind.name()));

@@ -46,6 +46,9 @@ pub struct TrustArgs {
     /// Planner iterations per problem (default: each planner's default).
     #[arg(long)]
     pub iters: Option<usize>,
+    /// The planners' settings file instead of the shipped one (assets/tuned/<env>.json; written by `tune`).
+    #[arg(long, value_name = "FILE")]
+    pub tuned: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -197,6 +200,10 @@ pub fn run(args: TrustArgs) -> anyhow::Result<()> {
         grasp_explorer::util::check_can_write(w)
             .with_context(|| format!("--write {}", w.display()))?;
     }
+    let tuned = match &args.tuned {
+        Some(path) => Some(super::super::limits::read_tuned("--tuned", path, args.env)?),
+        None => TunedSettings::shipped(args.env).ok(),
+    };
     let ens = load_ensemble(&args.model)?;
     if ens.env() != args.env {
         anyhow::bail!(
@@ -223,7 +230,6 @@ pub fn run(args: TrustArgs) -> anyhow::Result<()> {
         .map(|i| Problem::generate(args.env, horizon, seed_first + i))
         .collect::<Result<_, _>>()
         .context("generating the problems")?;
-    let tuned = TunedSettings::shipped(args.env).ok();
     let designated: Arc<dyn WorldModel> = Arc::new(ens.designated_model().clone());
     let tol = tolerance(args.env).0 as f32;
     let mut plans = Vec::new();

@@ -129,9 +129,13 @@ fn bad_models_and_values_fail_cleanly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a valid world-model file"), "{err}");
 
-    // The gap planners' settings file is checked before the held-out evaluation: another env's is a usage
-    // error, a missing one a runtime error, each one line.
+    // The gap planners' settings file is checked before the held-out evaluation: another env's, or one without
+    // a gap planner, is a usage error, a missing one a runtime error, each one line.
     let pusht_settings = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/tuned/pusht.json");
+    let wall_settings = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/results/wall-tune/tuned.json"
+    );
     for (file, code, says) in [
         (pusht_settings, 2, "the settings are for pusht, not wall"),
         (
@@ -139,9 +143,18 @@ fn bad_models_and_values_fail_cleanly() {
             1,
             "cannot use --gap-tuned no-such-settings.json",
         ),
+        (wall_settings, 2, "no settings for planner latco"),
     ] {
         let out = bin()
-            .args(["model", "eval", "--env", "wall", "--gap-tuned", file])
+            .args([
+                "model",
+                "eval",
+                "--env",
+                "wall",
+                "--gap-planners",
+                "cem,latco",
+            ])
+            .args(["--gap-tuned", file])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(code), "{file}");
@@ -149,6 +162,24 @@ fn bad_models_and_values_fail_cleanly() {
         assert!(err.contains(says), "{err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
+    // Presets and a settings file are two answers to one question.
+    let out = bin()
+        .args([
+            "model",
+            "eval",
+            "--env",
+            "wall",
+            "--gap-presets",
+            "--gap-tuned",
+        ])
+        .arg(wall_settings)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim().lines().count(),
+        1
+    );
 
     let out = bin()
         .args(["train", "--env", "wall", "--samples", "0"])

@@ -328,11 +328,18 @@ mod tests {
             (PlannerKind::Grasp, SettingsSource::Preset)
         );
         assert_eq!(spec.start_params(), PlannerKind::Grasp.default_params());
+        // `--settings` overrides the opening choice's source and keeps its planner.
         let spec = AppConfig {
-            settings: Some(SettingsSource::Tuned),
+            settings: Some(SettingsSource::Preset),
             ..Default::default()
         }
         .start_spec();
-        assert_eq!(spec.settings, SettingsSource::Tuned);
+        let (opening_planner, opening_settings) = settings_source::opening(EnvKind::Pusht);
+        assert_ne!(opening_settings, SettingsSource::Preset);
+        assert_eq!(
+            (spec.planner, spec.settings),
+            (opening_planner, SettingsSource::Preset)
+        );
+        assert_eq!(spec.start_params(), opening_planner.default_params());
     }
 }

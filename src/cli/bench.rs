@@ -131,7 +131,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         t.check_disjoint(c.seed, problems as u64)
             .map_err(bench_err)?;
         if let Some(path) = &args.tuned {
-            super::limits::check_tuned_covers(t, &kinds, path)?;
+            super::limits::check_tuned_covers("--tuned", t, &kinds, path)?;
         }
     }
     let mut contenders = Vec::new();

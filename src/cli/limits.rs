@@ -35,9 +35,10 @@ pub fn check_outputs(outputs: &[(&str, Option<&Path>)]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `--tuned FILE` must hold settings for every planner asked for (its own entry or its family base's), the
-/// same rule for `plan` and `bench`.
+/// A settings file given with `flag` (`--tuned`, `--gap-tuned`) must hold settings for every planner asked for
+/// (its own entry or its family base's), the same rule wherever a file is given.
 pub fn check_tuned_covers(
+    flag: &str,
     t: &grasp_explorer::bench::settings::TunedSettings,
     kinds: &[grasp_explorer::plan::PlannerKind],
     path: &Path,
@@ -50,7 +51,7 @@ pub fn check_tuned_covers(
     {
         let names: Vec<&str> = t.planners.keys().map(String::as_str).collect();
         return Err(usage(format!(
-            "--tuned {}: no settings for planner {} (the file has: {})",
+            "{flag} {}: no settings for planner {} (the file has: {})",
             path.display(),
             kind.name(),
             names.join(", ")

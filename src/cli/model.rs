@@ -135,7 +135,11 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
     }
     // The gap planners' settings, read before the long held-out evaluation so a bad file fails at once.
     let gap_tuned = match &args.gap_tuned {
-        Some(path) => Some(super::limits::read_tuned("--gap-tuned", path, args.env)?),
+        Some(path) => {
+            let t = super::limits::read_tuned("--gap-tuned", path, args.env)?;
+            super::limits::check_tuned_covers("--gap-tuned", &t, &gap_kinds, path)?;
+            Some(t)
+        }
         None if args.gap_presets => None,
         None => TunedSettings::shipped(args.env).ok(),
     };

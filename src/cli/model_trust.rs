@@ -1,7 +1,7 @@
 //! `grasp-explorer model trust`: calibrates an ensemble's trust threshold on *tuning* problems (seeds from
 //! 10¹², never evaluation seeds). Each planner plans every problem with the designated member (shipped tuned
-//! settings); for each plan the members' disagreement per step and the simulator's divergence step are
-//! measured, and the threshold with the smallest mean |trust horizon − divergence step| is chosen
+//! settings, or `--tuned FILE`'s); for each plan the members' disagreement per step and the simulator's
+//! divergence step are measured, and the threshold with the smallest mean |trust horizon − divergence step| is chosen
 //! (`plan::trust::calibrate`). Prints it with the fit (rank correlation, fraction within ±2 steps), as text or
 //! JSON, and with `--write F` stores it (temp file + rename). `--check T` instead measures a given threshold on
 //! evaluation problems (seeds 0, 1, …), which calibration never sees.
@@ -201,7 +201,16 @@ pub fn run(args: TrustArgs) -> anyhow::Result<()> {
             .with_context(|| format!("--write {}", w.display()))?;
     }
     let tuned = match &args.tuned {
-        Some(path) => Some(super::super::limits::read_tuned("--tuned", path, args.env)?),
+        Some(path) => {
+            let t = super::super::limits::read_tuned("--tuned", path, args.env)?;
+            super::super::limits::check_tuned_covers("--tuned", &t, &kinds, path)?;
+            if args.check.is_some() {
+                // A check plans evaluation problems, which the file must not have been tuned on.
+                t.check_disjoint(0, args.problems as u64)
+                    .map_err(|e| usage(format!("--tuned {}: {e}", path.display())))?;
+            }
+            Some(t)
+        }
         None => TunedSettings::shipped(args.env).ok(),
     };
     let ens = load_ensemble(&args.model)?;

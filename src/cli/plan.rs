@@ -106,7 +106,7 @@ pub(super) fn base_params(
         return Ok((kind.default_params(), DEFAULT_CHECK_EVERY));
     };
     let t = super::limits::read_tuned("--tuned", path, env)?;
-    super::limits::check_tuned_covers(&t, &[kind], path)?;
+    super::limits::check_tuned_covers("--tuned", &t, &[kind], path)?;
     let (params, check_every, _) = resolve(kind, Some(&t))?;
     Ok((params, check_every))
 }

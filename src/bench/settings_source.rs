@@ -88,8 +88,8 @@ fn shipped(env: EnvKind) -> Option<&'static TunedSettings> {
 /// H = 50–200 and the fastest planner (`grasp-jacobi` 82–90 %); Wall 80–82 % (`grasp-jacobi` 54–62 %, its
 /// consistent virtual states walk through the learned wall). Push-T: `grasp-jacobi` with its tuned rates
 /// (`lr_actions` 0.03, chosen by `tune` on tuning problems: 4 of 10 against its preset defaults' 2), the best
-/// GRASP of the rerun on Push-T's evaluation problems at H = 40 and 50 where the reference design is below it
-/// (docs/results.md "Push-T"). GRASP in closed loop is at or below its open loop on every env.
+/// GRASP on Push-T's evaluation problems at H = 40–60 (26 / 16 / 10 %, the reference design 14 / 4 / 4 %;
+/// docs/results.md "Push-T"). On every env the best GRASP cell is open loop.
 pub fn opening(env: EnvKind) -> (PlannerKind, SettingsSource) {
     match env {
         EnvKind::Pointmaze | EnvKind::Wall => (PlannerKind::Grasp, SettingsSource::Tuned),

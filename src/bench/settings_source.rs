@@ -85,8 +85,8 @@ fn shipped(env: EnvKind) -> Option<&'static TunedSettings> {
 /// best for the env on evaluation problems with settings `tune` chose on tuning problems (docs/results.md;
 /// the app's default horizons are below the study's, whose shortest horizon is the nearest evidence).
 /// PointMaze and Wall: the reference design with its tuned rates (`grasp`, tuned) — PointMaze 100 % at
-/// H = 50–200 and the fastest planner (`grasp-jacobi` 82–90 %); Wall 80–82 % (`grasp-jacobi` 54–62 %, its
-/// consistent virtual states walk through the learned wall). Push-T: `grasp-jacobi` with its tuned rates
+/// H = 50–200 and faster than CEM (`grasp-jacobi` 82–90 %); Wall 80–82 % (`grasp-jacobi` 54–62 %, most of
+/// its failures reach the goal under the model). Push-T: `grasp-jacobi` with its tuned rates
 /// (`lr_actions` 0.03, chosen by `tune` on tuning problems: 4 of 10 against its preset defaults' 2), the best
 /// GRASP on Push-T's evaluation problems at H = 40–60 (26 / 16 / 10 %, the reference design 14 / 4 / 4 %;
 /// docs/results.md "Push-T"). On every env the best GRASP cell is open loop.

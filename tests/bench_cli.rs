@@ -237,8 +237,8 @@ fn scaled_iterations_are_calibrated_once_and_reused() {
         serde_json::from_str(&std::fs::read_to_string(&budget).unwrap()).unwrap();
     assert_eq!(b["mode"], "iters");
     assert!(b["table"]["per_cell"]["grasp@4"].as_u64().unwrap() >= 1);
-    // A bench of the calibrated cells with `model`, into `out`.
-    let with_budget = |model: &str, out: &Path| {
+    // A bench of the calibrated cells with budget file `file` and `model`, into `out`.
+    let with_budget = |file: &Path, model: &str, out: &Path| {
         run(&[
             "bench",
             "--env",
@@ -250,7 +250,7 @@ fn scaled_iterations_are_calibrated_once_and_reused() {
             "--problems",
             "2",
             "--budget-file",
-            budget.to_str().unwrap(),
+            file.to_str().unwrap(),
             "--no-tuned",
             "--model",
             model,
@@ -259,7 +259,7 @@ fn scaled_iterations_are_calibrated_once_and_reused() {
         ])
     };
     let out = tmp.path().join("run");
-    let o = with_budget(m, &out);
+    let o = with_budget(&budget, m, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(
@@ -275,7 +275,7 @@ fn scaled_iterations_are_calibrated_once_and_reused() {
     let m2 = mlp::untrained(EnvKind::Wall, &[8], Activation::Tanh, 6).unwrap();
     io::save_model(&m2, &other_model).unwrap();
     let refused = tmp.path().join("refused");
-    let o = with_budget(other_model.to_str().unwrap(), &refused);
+    let o = with_budget(&budget, other_model.to_str().unwrap(), &refused);
     // Other weights: the run goes on (equal iterations), and says so.
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
@@ -290,24 +290,7 @@ fn scaled_iterations_are_calibrated_once_and_reused() {
         .replace("\"env\": \"wall\"", "\"env\": \"pointmaze\"");
     std::fs::write(&pm, text).unwrap();
     let refused2 = tmp.path().join("refused2");
-    let o = run(&[
-        "bench",
-        "--env",
-        "wall",
-        "--planners",
-        "grasp,gd",
-        "--horizons",
-        "4",
-        "--problems",
-        "2",
-        "--budget-file",
-        pm.to_str().unwrap(),
-        "--no-tuned",
-        "--model",
-        m,
-        "--out",
-        refused2.to_str().unwrap(),
-    ]);
+    let o = with_budget(&pm, m, &refused2);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("calibrated on pointmaze, not wall"),

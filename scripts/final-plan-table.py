@@ -13,6 +13,7 @@ import csv
 import glob
 import math
 import os
+import re
 import statistics
 import sys
 
@@ -54,7 +55,7 @@ def main():
     print("|---|---|---|---|---|---|---|")
     for d in dirs:
         fin = rows(os.path.join(d, "trials.csv"))
-        env = os.path.basename(os.path.normpath(d)).removeprefix("final-plan-").removesuffix("-gd-latco")
+        env = re.sub(r"(-gd-latco|-h\d+)$", "", os.path.basename(os.path.normpath(d)).removeprefix("final-plan-"))
         study = []
         for part in (f"rerun-{env}", f"rerun-{env}-ablations"):
             p = os.path.join(a.docs, part, "trials.csv")

@@ -7,17 +7,22 @@
 # rerun's tuned files) and iteration budgets as the study's tables.
 #
 #   scripts/final-plan.sh [pusht] [pointmaze] [wall]     # default: all three; resumable
+#   MH=200 scripts/final-plan.sh pointmaze wall           # the mazes at another horizon of their tables
 #
 # pusht: H = 40 and 50; grasp-cemsync, grasp-jacobi and grasp with the ablation table's budgets and cem, then
-# (a second run) gd and latco with the main table's. pointmaze, wall: H = 100; grasp, grasp-jacobi and cem.
+# (a second run) gd and latco with the main table's. pointmaze, wall: H = MH (100, or 50 / 200); grasp,
+# grasp-jacobi and cem.
 # Reads the published tuned files and budgets in docs/results (or the runs' copies in runs/rerun). Output:
-# docs/results/final-plan-<env> (Push-T also final-plan-pusht-gd-latco); runs in runs/final-plan.
+# docs/results/final-plan-<env> (Push-T also final-plan-pusht-gd-latco; a maze at MH ≠ 100
+# final-plan-<env>-h<MH>); runs in runs/final-plan.
 set -eu
 B=${B:-target/release/grasp-explorer}
 R=${R:-runs/rerun}
 F=${F:-runs/final-plan}
 DOCS=${DOCS:-docs/results}
 N=${N:-50}
+MH=${MH:-100}
+case $MH in 50|100|200) ;; *) echo "final-plan: MH must be 50, 100 or 200 (the maze tables' horizons)" >&2; exit 2 ;; esac
 [ $# -gt 0 ] || set -- pusht pointmaze wall
 pick() { # published-file run-copy -> the first that exists
   if [ -f "$1" ]; then echo "$1"; else echo "$2"; fi
@@ -71,9 +76,10 @@ for e in "$@"; do
     pointmaze|wall)
       t=$(pick "$DOCS/rerun-$e/tuning/tuned.json" "$R/$e-mpc-tune/tuned.json")
       mb=$(pick "$DOCS/rerun-$e/tuning/budget.json" "$R/$e-calib/budget.json")
-      mkdir -p "$F/$e"
-      [ -f "$F/$e/budget.json" ] || budget "$F/$e/budget.json" 100 "$mb" grasp,grasp-jacobi,cem
-      run $e "$t" "$F/$e" grasp,grasp-jacobi,cem 100 final-plan-$e ;;
+      sfx=; [ "$MH" = 100 ] || sfx=-h$MH
+      mkdir -p "$F/$e$sfx"
+      [ -f "$F/$e$sfx/budget.json" ] || budget "$F/$e$sfx/budget.json" $MH "$mb" grasp,grasp-jacobi,cem
+      run $e "$t" "$F/$e$sfx" grasp,grasp-jacobi,cem $MH final-plan-$e$sfx ;;
     *) echo "final-plan: unknown env '$e' (pusht, pointmaze, wall)" >&2; exit 2 ;;
   esac
 done

@@ -89,7 +89,7 @@ fn shipped(env: EnvKind) -> Option<&'static TunedSettings> {
 /// reference design's 52 % (by the protocol 90 % and 100 %). Wall: the reference design, tuned (`grasp`) —
 /// 82 % by the protocol and 42 % returned, `grasp-jacobi` 60 % and 34 %. Push-T: `grasp-jacobi`, tuned
 /// (`lr_actions` 0.03) — 26 / 16 / 10 % at H = 40 / 50 / 60 by the protocol, the reference 14 / 4 / 4 %;
-/// no GRASP's returned plan succeeds there, and its plans reach the goal under the model most often.
+/// returned, GRASPs succeed at most once in 50 there, and its plans reach the goal under the model most often.
 /// On every env the best GRASP cell is open loop.
 pub fn opening(env: EnvKind) -> (PlannerKind, SettingsSource) {
     match env {

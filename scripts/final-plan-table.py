@@ -50,6 +50,9 @@ def main():
     dirs = a.dirs or sorted(glob.glob(os.path.join(a.docs, "final-plan-*")))
     if not dirs:
         sys.exit("final-plan-table: no final-plan runs found; run scripts/final-plan.sh first")
+    for d in dirs:
+        if not os.path.isfile(os.path.join(d, "trials.csv")):
+            sys.exit(f"final-plan-table: no trials.csv in {d}; run scripts/final-plan.sh first")
     print("| env | H | planner | protocol: success % [95 % Wilson] | final plan only | final plan under the model % "
           "| median final distance, protocol → final plan |")
     print("|---|---|---|---|---|---|---|")

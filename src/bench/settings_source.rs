@@ -85,9 +85,10 @@ fn shipped(env: EnvKind) -> Option<&'static TunedSettings> {
 /// best for the env on evaluation problems, with settings `tune` chose on tuning problems (docs/results.md).
 /// The app keeps optimizing with no simulator check stopping it, so where the study's protocol (stop at the
 /// first successful check) and the returned plan disagree, the returned plan decides (docs/results.md "Judged
-/// on the returned plan"). PointMaze: `grasp-jacobi`, tuned — its returned plans solve 80 % at H = 100, the
-/// reference design's 52 % (by the protocol 90 % and 100 %). Wall: the reference design, tuned (`grasp`) —
-/// 82 % by the protocol and 42 % returned, `grasp-jacobi` 60 % and 34 %. Push-T: `grasp-jacobi`, tuned
+/// on the returned plan"). PointMaze: `grasp-jacobi`, tuned — its returned plans solve 80 / 74 % at H = 100 / 200,
+/// the reference design's 52 / 58 % (by the protocol 90 / 86 % and 100 %). Wall: the reference design, tuned
+/// (`grasp`) — 82 % by the protocol and 42 / 36 % returned, `grasp-jacobi` 60 / 62 % and 34 / 48 % (mixed, so
+/// the protocol decides). Push-T: `grasp-jacobi`, tuned
 /// (`lr_actions` 0.03) — 26 / 16 / 10 % at H = 40 / 50 / 60 by the protocol, the reference 14 / 4 / 4 %;
 /// returned, GRASPs succeed at most once in 50 there, and its plans reach the goal under the model most often.
 /// On every env the best GRASP cell is open loop.

@@ -10,6 +10,7 @@ DIRs are final-plan runs (default: every docs/results/final-plan-*); each is mat
 env (docs/results/rerun-<env>, and for Push-T also rerun-pusht-ablations). Works on partial runs."""
 import argparse
 import csv
+import functools
 import glob
 import math
 import os
@@ -28,6 +29,7 @@ def wilson(k, n, z=1.96):
     return (max(0.0, c - h), min(1.0, c + h))
 
 
+@functools.lru_cache(maxsize=None)
 def rows(path):
     try:
         with open(path) as f:
@@ -64,12 +66,9 @@ def main():
             p = os.path.join(a.docs, part, "trials.csv")
             if os.path.isfile(p):
                 study.append(rows(p))
-        keys = []
-        for r in fin:
-            k = (r["planner"], int(r["horizon"]))
-            if k not in keys:
-                keys.append(k)
-        for planner, h in sorted(keys, key=lambda k: (k[1], [x[0] for x in keys].index(k[0]))):
+        # Cells in the run's order (horizon, then planner as listed); a stable sort keeps the planner order.
+        keys = sorted(dict.fromkeys((r["planner"], int(r["horizon"])) for r in fin), key=lambda k: k[1])
+        for planner, h in keys:
             f = [r for r in fin if r["planner"] == planner and int(r["horizon"]) == h]
             probs = {r["problem"] for r in f}
             # The study table that ran this planner with the budget the final-plan run used (same max_iters).

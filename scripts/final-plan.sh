@@ -16,6 +16,7 @@
 # docs/results/final-plan-<env> (Push-T also final-plan-pusht-gd-latco; a maze at MH ≠ 100
 # final-plan-<env>-h<MH>); runs in runs/final-plan.
 set -eu
+. "$(dirname "$0")/shards.sh"
 B=${B:-target/release/grasp-explorer}
 R=${R:-runs/rerun}
 F=${F:-runs/final-plan}
@@ -47,20 +48,10 @@ PY
 }
 run() { # env tuned-file run-dir planners horizons docs-name
   e=$1; t=$2; d=$3; p=$4; hs=$5; name=$6
-  pids=
-  for i in 0 1; do
-    $B bench --env $e --planners $p --horizons $hs --problems $N --seed 0 --tuned "$t" \
-      --budget-file "$d/budget.json" --check-every 1000000 --shard $i/2 --out "$d/shard-$i" --resume \
-      > "$d/shard-$i.log" 2>&1 &
-    pids="$pids $!"
-  done
-  failed=
-  for x in $pids; do wait $x || failed=1; done
-  [ -z "$failed" ] || { echo "final-plan: a shard failed (see $d/shard-*.log); rerun to resume" >&2; exit 1; }
-  rm -rf "$DOCS/$name.tmp"
-  $B bench merge "$d/shard-0" "$d/shard-1" --out "$DOCS/$name.tmp"
-  cp "$d/budget.json" "$DOCS/$name.tmp/"
-  rm -rf "$DOCS/$name"; mv "$DOCS/$name.tmp" "$DOCS/$name"
+  bench_shards "$d" "$d/shard-" --env $e --planners $p --horizons $hs --problems $N --seed 0 --tuned "$t" \
+    --budget-file "$d/budget.json" --check-every 1000000 ||
+    { echo "final-plan: a shard failed (see $d/shard-*.log); rerun to resume" >&2; exit 1; }
+  publish_merge "$d" "$DOCS/$name" "$d/budget.json"
 }
 for e in "$@"; do
   case $e in

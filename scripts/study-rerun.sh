@@ -25,6 +25,7 @@
 # published. For a smoke test, N (evaluation problems, 50), TN (tuning problems, 10), S (CPU s per trial, 10)
 # and CS (calibration seconds, 3) can be made small, with R and DOCS pointing elsewhere.
 set -eu
+. "$(dirname "$0")/shards.sh"
 B=${B:-target/release/grasp-explorer}
 R=${R:-runs/rerun}
 DOCS=${DOCS:-docs/results}
@@ -50,19 +51,11 @@ study() { # name env horizons planner-flags tuned-file
   name=$1; e=$2; hs=$3; pf=$4; t=$5
   [ -f "$R/$name-calib/budget.json" ] || $B bench --env $e $pf --horizons $hs --problems $N --seed 0 \
     --tuned "$t" --budget-s $S --calibrate-s $CS --scale-iters --calibrate-only --out "$R/$name-calib"
-  pids=
-  for i in 0 1; do
-    $B bench --env $e $pf --horizons $hs --problems $N --seed 0 --mpc --and-open-loop --tuned "$t" \
-      --budget-file "$R/$name-calib/budget.json" --shard $i/2 --out "$R/$name/shard-$i" --resume > "$R/$name-shard-$i.log" 2>&1 &
-    pids="$pids $!"
-  done
-  failed=
-  for p in $pids; do wait $p || failed=1; done
   # A failed or killed shard stops the part before anything is merged or replaces the published table.
-  [ -z "$failed" ] || { echo "study-rerun: $name: a shard failed (see $R/$name-shard-*.log); rerun to resume" >&2; exit 1; }
-  rm -rf "$DOCS/rerun-$name.tmp"
-  $B bench merge "$R/$name/shard-0" "$R/$name/shard-1" --out "$DOCS/rerun-$name.tmp"
-  rm -rf "$DOCS/rerun-$name"; mv "$DOCS/rerun-$name.tmp" "$DOCS/rerun-$name"
+  bench_shards "$R/$name" "$R/$name-shard-" --env $e $pf --horizons $hs --problems $N --seed 0 --mpc \
+    --and-open-loop --tuned "$t" --budget-file "$R/$name-calib/budget.json" ||
+    { echo "study-rerun: $name: a shard failed (see $R/$name-shard-*.log); rerun to resume" >&2; exit 1; }
+  publish_merge "$R/$name" "$DOCS/rerun-$name"
   mkdir -p "$DOCS/rerun-$name/tuning"
   cp "$t" "$DOCS/rerun-$name/tuning/tuned.json"; cp "$R/$name-calib/budget.json" "$DOCS/rerun-$name/tuning/"
   for st in tune mpc-tune; do  # both tuning stages' tables, for the record

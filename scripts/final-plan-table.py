@@ -33,9 +33,15 @@ def wilson(k, n, z=1.96):
 def rows(path):
     try:
         with open(path) as f:
-            return list(csv.DictReader(f))
-    except OSError as e:
+            out = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError) as e:
         sys.exit(f"final-plan-table: cannot read {path} ({e}); run scripts/final-plan.sh first")
+    need = {"planner", "horizon", "problem", "success", "final_distance", "max_iters", "model_success"}
+    missing = need - set(out[0].keys() if out else need)
+    if missing:
+        sys.exit(f"final-plan-table: {path} is not a bench trials.csv (no {', '.join(sorted(missing))}); "
+                 "rerun its bench or merge")
+    return out
 
 
 def cell(rs):
@@ -52,9 +58,8 @@ def main():
     dirs = a.dirs or sorted(glob.glob(os.path.join(a.docs, "final-plan-*")))
     if not dirs:
         sys.exit("final-plan-table: no final-plan runs found; run scripts/final-plan.sh first")
-    for d in dirs:
-        if not os.path.isfile(os.path.join(d, "trials.csv")):
-            sys.exit(f"final-plan-table: no trials.csv in {d}; run scripts/final-plan.sh first")
+    for d in dirs:  # every run readable before any output (cached: read once)
+        rows(os.path.join(d, "trials.csv"))
     print("| env | H | planner | protocol: success % [95 % Wilson] | final plan only | final plan under the model % "
           "| median final distance, protocol → final plan |")
     print("|---|---|---|---|---|---|---|")

@@ -35,7 +35,12 @@ import json, os, sys
 out, hs, rest = sys.argv[1], sys.argv[2].split(","), sys.argv[3:]
 base, cells, notes = None, {}, []
 for src, planners in zip(rest[::2], rest[1::2]):
-    b = json.load(open(src))
+    try:
+        with open(src) as f:
+            b = json.load(f)
+        b["table"]["per_cell"], b["scaled_from"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        sys.exit(f"final-plan: cannot use the budget file {src} ({e!r}); restore it from git or rerun its calibration")
     base = base or b
     ps = planners.split(",")
     cells.update({k: v for k, v in b["table"]["per_cell"].items() if k.split("@")[0] in ps and k.split("@")[1] in hs})
